@@ -1,0 +1,14 @@
+/**
+ * The environment contract between the CDK stack and the Lambda handlers: the stack sets these
+ * variables, `lambda/runtime.ts` reads them. One definition, two consumers.
+ */
+export const LAMBDA_ENV = {
+  /** Name of the content bucket. */
+  bucketName: 'LUP_BUCKET_NAME',
+  /** The validated studio configuration, as JSON (public keys only; no secrets). */
+  studioConfig: 'LUP_STUDIO_CONFIG',
+  /** Base URL players download from, e.g. `https://d111.cloudfront.net/`. */
+  cdnBaseUrl: 'LUP_CDN_BASE_URL',
+  /** CloudFront distribution whose pointer paths are invalidated on each flip. */
+  distributionId: 'LUP_DISTRIBUTION_ID',
+} as const;

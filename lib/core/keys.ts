@@ -1,0 +1,95 @@
+/**
+ * The bucket layout: the one definition of every key the pipeline reads or writes.
+ * Every writer and reader (handlers, CLI, CDK policies, local CDN) imports it from here.
+ *
+ * | prefix | written by | read by |
+ * |---|---|---|
+ * | `staging/<game>/<upload>/…` | publisher | pipeline |
+ * | `content/<game>/resources/<hexdigest>` | pipeline | anyone (loose resources, header + payload, as uploaded) |
+ * | `content/<game>/archives/<sha256>.zip` | pipeline | anyone |
+ * | `content/<game>/manifests/<sha256>.dmanifest` | pipeline | anyone |
+ * | `channels/<game>/<channel>.json` | pipeline (CAS) | anyone: the pointer |
+ * | `channels/<game>/<channel>.dmanifest` | pipeline | anyone: current manifest at a stable path (engines ≤ 1.4) |
+ * | `releases/<game>/<release>.json` | pipeline (create-only) | operators |
+ * | `releases/<game>/history/<channel>/<seq>.json` | pipeline (create-only) | operators |
+ * | `quarantine/<game>/<upload>/…` | pipeline | operators |
+ * | `status/<game>/<upload>.json` | pipeline | publisher |
+ * | `state/<game>/<upload>/…` | pipeline | pipeline (receipts of verified uploads) |
+ */
+
+export const PREFIX = {
+  staging: 'staging/',
+  content: 'content/',
+  channels: 'channels/',
+  releases: 'releases/',
+  quarantine: 'quarantine/',
+  status: 'status/',
+  state: 'state/',
+} as const;
+
+/** File name of the release request the CLI writes last into its upload folder. */
+export const RELEASE_REQUEST_NAME = 'release-request.json';
+/** Name of the manifest beside loose resources, as the Defold editor writes it. */
+export const MANIFEST_NAME = 'liveupdate.game.dmanifest';
+/** The upload folder the Defold editor's Amazon publisher writes to (its configured prefix). */
+export const EDITOR_UPLOAD = 'editor';
+
+const ID = /^[a-z0-9][a-z0-9-_.]{0,62}$/;
+
+/** True when `id` is usable as a game, channel, upload or release id (lowercase, no slash). */
+export function isValidId(id: string): boolean {
+  return ID.test(id) && !id.includes('..');
+}
+
+export const keys = {
+  stagingPrefix: (game: string) => `staging/${game}/`,
+  uploadPrefix: (game: string, upload: string) => `staging/${game}/${upload}/`,
+  staged: (game: string, upload: string, name: string) => `staging/${game}/${upload}/${name}`,
+  releaseRequest: (game: string, upload: string) => `staging/${game}/${upload}/${RELEASE_REQUEST_NAME}`,
+
+  contentPrefix: (game: string) => `content/${game}/`,
+  resourcesPrefix: (game: string) => `content/${game}/resources/`,
+  resource: (game: string, hexDigest: string) => `content/${game}/resources/${hexDigest}`,
+  archive: (game: string, sha256: string) => `content/${game}/archives/${sha256}.zip`,
+  manifest: (game: string, sha256: string) => `content/${game}/manifests/${sha256}.dmanifest`,
+
+  pointer: (game: string, channel: string) => `channels/${game}/${channel}.json`,
+  stableManifest: (game: string, channel: string) => `channels/${game}/${channel}.dmanifest`,
+
+  releasesPrefix: (game: string) => `releases/${game}/`,
+  release: (game: string, release: string) => `releases/${game}/${release}.json`,
+  historyPrefix: (game: string, channel: string) => `releases/${game}/history/${channel}/`,
+  history: (game: string, channel: string, sequence: number) =>
+    `releases/${game}/history/${channel}/${String(sequence).padStart(12, '0')}.json`,
+
+  quarantine: (game: string, upload: string, name: string) => `quarantine/${game}/${upload}/${name}`,
+  quarantineReason: (game: string, upload: string, name: string) => `quarantine/${game}/${upload}/${name}.reason.json`,
+
+  status: (game: string, upload: string) => `status/${game}/${upload}.json`,
+
+  statePrefix: (game: string, upload: string) => `state/${game}/${upload}/`,
+  archiveReceipt: (game: string, upload: string, name: string) => `state/${game}/${upload}/archives/${name}.json`,
+  manifestReceipt: (game: string, upload: string) => `state/${game}/${upload}/manifest.json`,
+} as const;
+
+/** A staged object's key, split into its parts. */
+export interface StagedKey {
+  readonly game: string;
+  readonly upload: string;
+  /** Path below the upload folder, e.g. `levels.zip` or `3f2a…`. */
+  readonly name: string;
+}
+
+/**
+ * Split `staging/<game>/<upload>/<name>`; `undefined` when the key is not of that shape.
+ * Repeated slashes are collapsed first, as the Defold editor's publisher does.
+ */
+export function parseStagedKey(key: string): StagedKey | undefined {
+  const parts = key.split('/').filter((p) => p.length > 0);
+  if (parts.length < 4 || parts[0] !== 'staging') return undefined;
+  const [, game, upload, ...rest] = parts;
+  if (!isValidId(game) || !isValidId(upload)) return undefined;
+  const name = rest.join('/');
+  if (rest.some((p) => p === '..' || p === '.')) return undefined;
+  return { game, upload, name };
+}
