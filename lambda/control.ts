@@ -1,2 +1,17 @@
-// Placeholder entry: replaced by the operator control handler (issue 3).
-export const handler = async (_event: unknown): Promise<unknown> => ({});
+/**
+ * Lambda: the operators' control entry (promote, rollback, garbage collection), invoked directly
+ * by `lup` with the operator role. It runs the same compare-and-swap flip as a release.
+ */
+import { runControl, type ControlRequest, type ControlResponse } from '../lib/core/pipeline/control';
+import { isLupError } from '../lib/core/errors';
+import { pipelineContext } from './runtime';
+
+/** Errors come back as data (`{ error }`), so the CLI prints the same message as locally. */
+export const handler = async (request: ControlRequest): Promise<ControlResponse | { error: unknown }> => {
+  try {
+    return await runControl(pipelineContext(), request);
+  } catch (error) {
+    if (isLupError(error)) return { error: error.toJSON() };
+    throw error;
+  }
+};

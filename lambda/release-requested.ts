@@ -1,2 +1,6 @@
-// Placeholder entry: replaced by the pipeline handler (issue 3). Keeps the CDK stack bundleable.
-export const handler = async (_event: unknown): Promise<void> => {};
+/** Lambda: a release request arrived in staging. */
+import { onReleaseRequested } from '../lib/core/pipeline/steps';
+import { pipelineContext } from './runtime';
+import { s3StepHandler } from './s3-event';
+
+export const handler = s3StepHandler(onReleaseRequested, pipelineContext);

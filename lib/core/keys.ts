@@ -14,7 +14,8 @@
  * | `releases/<game>/history/<channel>/<seq>.json` | pipeline (create-only) | operators |
  * | `quarantine/<game>/<upload>/…` | pipeline | operators |
  * | `status/<game>/<upload>.json` | pipeline | publisher |
- * | `state/<game>/<upload>/…` | pipeline | pipeline (receipts of verified uploads) |
+ * | `state/<game>/_archives/<sha256>.json`, `state/<game>/_manifests/<sha256>.json` | pipeline | pipeline: receipts of verified archives and manifests |
+ * | `state/<game>/_editor/candidate.json`, `state/<game>/_game/pin.json` | pipeline | pipeline: the editor's latest manifest; the development-mode pin |
  */
 
 export const PREFIX = {
@@ -53,6 +54,7 @@ export const keys = {
   archive: (game: string, sha256: string) => `content/${game}/archives/${sha256}.zip`,
   manifest: (game: string, sha256: string) => `content/${game}/manifests/${sha256}.dmanifest`,
 
+  channelsPrefix: (game: string) => `channels/${game}/`,
   pointer: (game: string, channel: string) => `channels/${game}/${channel}.json`,
   stableManifest: (game: string, channel: string) => `channels/${game}/${channel}.dmanifest`,
 
@@ -67,9 +69,12 @@ export const keys = {
 
   status: (game: string, upload: string) => `status/${game}/${upload}.json`,
 
-  statePrefix: (game: string, upload: string) => `state/${game}/${upload}/`,
-  archiveReceipt: (game: string, upload: string, name: string) => `state/${game}/${upload}/archives/${name}.json`,
-  manifestReceipt: (game: string, upload: string) => `state/${game}/${upload}/manifest.json`,
+  // Pipeline bookkeeping. Names starting with `_` cannot be upload ids, so they never collide.
+  statePrefix: (game: string) => `state/${game}/`,
+  archiveReceipt: (game: string, sha256: string) => `state/${game}/_archives/${sha256}.json`,
+  manifestReceipt: (game: string, sha256: string) => `state/${game}/_manifests/${sha256}.json`,
+  editorCandidate: (game: string) => `state/${game}/_editor/candidate.json`,
+  gamePin: (game: string) => `state/${game}/_game/pin.json`,
 } as const;
 
 /** A staged object's key, split into its parts. */

@@ -52,8 +52,8 @@ export interface ObjectStore {
   getStream(key: string): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> } | undefined>;
   /** Random access for zip reading; `undefined` when the object is missing. */
   openRange(key: string): Promise<{ info: ObjectInfo; source: ByteSource } | undefined>;
-  /** Every object under `prefix`, in key order (all pages). */
-  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Objects under `prefix` in key order: all pages, or the first `limit` objects. */
+  list(prefix: string, options?: { limit?: number }): Promise<ObjectInfo[]>;
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;
   copy(fromKey: string, toKey: string, options?: CopyOptions): Promise<{ etag: string }>;
   delete(key: string): Promise<void>;

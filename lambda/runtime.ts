@@ -1,0 +1,44 @@
+/**
+ * The pipeline context of a deployed Lambda, built once per container from the environment the
+ * CDK stack sets (see `lambda/environment.ts`). Clients are reused across invocations.
+ */
+import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
+import { CloudFrontInvalidator } from '../lib/adapters/cdn';
+import { createS3Client } from '../lib/adapters/s3-client';
+import { S3ObjectStore } from '../lib/adapters/s3-store';
+import { validateStudioConfig } from '../lib/core/config';
+import { formatError } from '../lib/core/errors';
+import { systemClock } from '../lib/core/ports';
+import type { LogEvent, PipelineContext } from '../lib/core/pipeline/context';
+import { LAMBDA_ENV } from './environment';
+
+let cached: PipelineContext | undefined;
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`Environment variable ${name} is not set; the stack sets it (lambda/environment.ts).`);
+  return value;
+}
+
+/** One JSON line per event, so CloudWatch Logs Insights can query by code, game and upload. */
+export function logJson(event: LogEvent): void {
+  const line = JSON.stringify({ ...event, time: new Date().toISOString() });
+  if (event.level === 'error') console.error(line);
+  else console.log(line);
+}
+
+/** The context for this container. */
+export function pipelineContext(): PipelineContext {
+  if (cached) return cached;
+  const result = validateStudioConfig(JSON.parse(required(LAMBDA_ENV.studioConfig)));
+  if (!result.ok) throw new Error(`Invalid studio configuration:\n${result.errors.map((e) => formatError(e.toJSON())).join('\n')}`);
+  cached = {
+    store: new S3ObjectStore({ client: createS3Client(), bucket: required(LAMBDA_ENV.bucketName) }),
+    cdn: new CloudFrontInvalidator({ client: new CloudFrontClient({}), distributionId: required(LAMBDA_ENV.distributionId) }),
+    clock: systemClock,
+    config: result.config,
+    cdnBaseUrl: required(LAMBDA_ENV.cdnBaseUrl),
+    log: logJson,
+  };
+  return cached;
+}

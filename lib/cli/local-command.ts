@@ -1,0 +1,87 @@
+/**
+ * `lup local`: run the embedded local stack (S3 with conditional writes, the pipeline, the local
+ * CDN) until Ctrl-C. Data persists in the data folder.
+ */
+import type { LogEvent } from '../core/pipeline/context';
+import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT, startPipelineStack } from '../local/pipeline-stack';
+import { LOCAL_S3_CREDENTIALS } from '../local/local-stack';
+import { UsageError } from './io';
+import { loadStudioConfig } from './load-config';
+import { registerCommand } from './program';
+import { resolvePath } from './target';
+
+interface LocalOptions {
+  readonly dataDir: string;
+  readonly s3Port: string;
+  readonly cdnPort: string;
+  readonly config?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} "${value}" is not a port number (0-65535; 0 picks a free one).`);
+  return n;
+}
+
+registerCommand((program, io) => {
+  program
+    .command('local')
+    .description('Run the embedded local stack: an S3 endpoint with real conditional writes, the verifying pipeline on every upload, and a local CDN serving content/ and channels/ with the production headers. Stops with Ctrl-C; data persists.')
+    .option('--data-dir <dir>', 'folder for the stack\'s data (S3 objects)', DEFAULT_DATA_DIR)
+    .option('--s3-port <port>', 'S3 endpoint port (0 = any free port)', String(DEFAULT_S3_PORT))
+    .option('--cdn-port <port>', 'local CDN port (0 = any free port)', String(DEFAULT_CDN_PORT))
+    .option('--config <file>', 'studio configuration (JSON, the same file the CDK stack uses). Default: development mode, any game id, the first release pins the project')
+    .option('--json', 'print one JSON line {"s3": "...", "cdn": "..."} when ready, and log events as JSON lines')
+    .option('--quiet', 'print no pipeline events')
+    .addHelpText('after', `
+Examples:
+  $ lup local
+  $ lup local --config examples/studio.json --data-dir /tmp/lup-data --s3-port 0 --cdn-port 0 --json
+
+Then, from another terminal:
+  $ lup publish examples/sample-game/v1/sample.zip --game sample --channel stable --endpoint http://127.0.0.1:${DEFAULT_S3_PORT}
+  $ curl http://127.0.0.1:${DEFAULT_CDN_PORT}/channels/sample/stable.json
+Credentials for other S3 tools (aws-cli, rclone): access key ${LOCAL_S3_CREDENTIALS.accessKeyId}, secret ${LOCAL_S3_CREDENTIALS.secretAccessKey}, path-style addressing.`)
+    .action(async (options: LocalOptions) => {
+      const config = options.config ? loadStudioConfig(resolvePath(io, options.config)) : undefined;
+      const log = (event: LogEvent): void => {
+        if (options.quiet) return;
+        if (options.json) io.stderr(`${JSON.stringify({ ...event, time: new Date().toISOString() })}\n`);
+        else io.stderr(`[${event.step}] ${event.level === 'info' ? '' : `${event.level.toUpperCase()} `}${event.game ? `${event.game}${event.upload ? `/${event.upload}` : ''}: ` : ''}${event.code ? `${event.code} ` : ''}${event.message}\n`);
+      };
+      let stack;
+      try {
+        stack = await startPipelineStack({
+          dataDir: resolvePath(io, options.dataDir),
+          s3Port: port('--s3-port', options.s3Port),
+          cdnPort: port('--cdn-port', options.cdnPort),
+          config,
+          log,
+          onDeadLetter: (d) => log({ level: 'error', step: d.step, key: d.key, message: `gave up after ${d.attempts} attempts: ${d.message}` }),
+        });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`a port is in use (--s3-port ${options.s3Port} / --cdn-port ${options.cdnPort}); is another \`lup local\` running? Pick others, or 0 for free ones.`);
+        throw error;
+      }
+      if (options.json) io.stdout(`${JSON.stringify({ s3: stack.s3Endpoint, cdn: stack.cdnBaseUrl, bucket: stack.bucket })}\n`);
+      else {
+        io.stdout(`Local stack ready (${config ? `studio "${config.studio}"` : 'development mode'}; data in ${resolvePath(io, options.dataDir)})\n`);
+        io.stdout(`  S3 endpoint: ${stack.s3Endpoint}  bucket ${stack.bucket}  (key ${LOCAL_S3_CREDENTIALS.accessKeyId} / ${LOCAL_S3_CREDENTIALS.secretAccessKey}, path-style)\n`);
+        io.stdout(`  CDN:         ${stack.cdnBaseUrl}\n  Ctrl-C stops it.\n`);
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      if (!options.json) io.stderr('Stopping: finishing events in flight...\n');
+      await stack.stop();
+      if (!options.json) io.stderr('Stopped; data kept.\n');
+    });
+});

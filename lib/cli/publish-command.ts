@@ -1,0 +1,113 @@
+/**
+ * `lup publish`: publish zips or a loose folder through the verifying pipeline and wait for the verdict.
+ */
+import { readFileSync } from 'node:fs';
+import { formatError } from '../core/errors';
+import { isValidId } from '../core/keys';
+import { parsePublicKey } from '../core/config';
+import { planPublish } from '../publisher/plan';
+import { publishPlan } from '../publisher/publish';
+import { EXIT, UsageError } from './io';
+import { registerCommand } from './program';
+import { byteProgress } from './progress';
+import { addTargetOptions, openTarget, resolvePath, type TargetOptions } from './target';
+
+interface PublishOptions extends TargetOptions {
+  readonly game: string;
+  readonly channel: string;
+  readonly concurrency: string;
+  readonly timeout: string;
+  readonly note?: string;
+  readonly publicKey?: string;
+  readonly check: boolean;
+  readonly json?: boolean;
+}
+
+function positive(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} "${value}" must be a whole number of at least 1.`);
+  return n;
+}
+
+registerCommand((program, io, state) => {
+  const command = program
+    .command('publish')
+    .description('Publish LiveUpdate content: upload zip archives (engine 1.5+) or a loose folder (manifest + hex-named resources) to staging, let the pipeline verify every byte, and make it live on a channel.')
+    .argument('<path...>', 'zip archive(s) in mount order (first = highest priority), or one folder with liveupdate.game.dmanifest and its resources')
+    .requiredOption('--game <id>', 'game id, as in the studio configuration (lowercase)')
+    .requiredOption('--channel <name>', 'channel to release to, e.g. stable or beta')
+    .option('--concurrency <n>', 'uploads in flight at once', '32')
+    .option('--timeout <seconds>', 'how long to wait for the pipeline to release', '300')
+    .option('--note <text>', 'note kept in the release history, e.g. the CI build number')
+    .option('--public-key <file>', 'development mode only: the game.public.der (or PEM) to pin at the game\'s first release')
+    .option('--no-check', 'skip the local check before uploading (the pipeline still verifies everything)')
+    .option('--json', 'print one JSON document instead of text; no progress bar');
+  addTargetOptions(command);
+  command.addHelpText('after', `
+Examples:
+  # Publish the bundled sample through the embedded local stack (no setup needed)
+  $ lup publish examples/sample-game/v1/sample.zip --game sample --channel stable
+
+  # Publish to a deployed studio stack (credentials from the environment / profile)
+  $ lup publish build/liveupdate_output/resources.zip --game space-game --channel beta \\
+      --endpoint https://s3.eu-west-1.amazonaws.com --bucket <BucketName> --cdn https://<CdnBaseUrl>/
+
+  # A loose folder (engines <= 1.4, or a 1.5+ folder mount)
+  $ lup publish build/liveupdate_output/ --game space-game --channel stable --endpoint http://127.0.0.1:4569
+
+Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad usage.`);
+  command.action(async (paths: string[], options: PublishOptions) => {
+    for (const [flag, value] of [['--game', options.game], ['--channel', options.channel]] as const) {
+      if (!isValidId(value)) throw new UsageError(`${flag} "${value}" must be a lowercase id (letters, digits, "-", "_", "."), e.g. ${flag === '--game' ? 'space-game' : 'stable'}.`);
+    }
+    const concurrency = positive('--concurrency', options.concurrency);
+    const timeoutMs = positive('--timeout', options.timeout) * 1000;
+    let publicKey: string | undefined;
+    if (options.publicKey) {
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(resolvePath(io, options.publicKey));
+      } catch {
+        throw new UsageError(`--public-key ${options.publicKey}: file not found.`);
+      }
+      const text = bytes.toString('utf8').includes('-----BEGIN') ? bytes.toString('utf8') : bytes.toString('base64');
+      parsePublicKey(text, '--public-key');
+      publicKey = text.includes('-----BEGIN') ? parsePublicKey(text).export({ format: 'der', type: 'spki' }).toString('base64') : text;
+    }
+    const plan = await planPublish(paths.map((p) => resolvePath(io, p)), { precheck: options.check });
+    if (plan.errors.length > 0) {
+      state.exitCode = EXIT.invalid;
+      if (options.json) io.stdout(`${JSON.stringify({ state: 'refused', phase: 'local-check', errors: plan.errors.map((e) => e.toJSON()) }, null, 2)}\n`);
+      else io.stderr(`✖ refused before upload: ${plan.errors.length} problem(s) found by the local check (nothing was sent)\n${plan.errors.map((e) => formatError(e.toJSON())).join('\n')}\n`);
+      return;
+    }
+    if (!options.json && plan.customFiles.length > 0) io.stderr(`note: not published (not LiveUpdate resources): ${plan.customFiles.join(', ')}\n`);
+    const target = await openTarget(options, io);
+    const progress = byteProgress(io, !options.json);
+    try {
+      if (!options.json) io.stderr(`Publishing ${plan.kind === 'archives' ? `${plan.archives.length} archive(s)` : `${plan.resources.length} resource(s) and a manifest`} to ${options.game}/${options.channel} via ${target.description}\n`);
+      const result = await publishPlan({
+        target, plan, game: options.game, channel: options.channel, concurrency, timeoutMs, note: options.note, publicKey,
+        onProgress: (p) => progress.update(p.loadedBytes, p.totalBytes, p.phase === 'uploading' ? `upload ${p.objectsDone}/${p.objectsTotal}` : 'verifying'),
+      });
+      progress.stop();
+      state.exitCode = result.state === 'live' ? EXIT.ok : result.state === 'verified' ? EXIT.ok : EXIT.invalid;
+      if (options.json) {
+        io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+        return;
+      }
+      const sent = `${result.uploaded.objects} object(s), ${(result.uploaded.bytes / 1_048_576).toFixed(1)} MB sent; ${result.skipped.objects} already published`;
+      if (result.state === 'live') {
+        io.stdout(`✔ live: release ${result.releaseId} on ${result.game}/${result.channel} (sequence ${result.sequence})\n  pointer: ${result.pointerUrl ?? result.pointerPath}\n  ${sent}\n`);
+        if (target.embedded) io.stdout(`  serve it: npx lup local   (then fetch ${result.pointerUrl})\n`);
+      } else if (result.state === 'timeout' || result.state === 'pending') {
+        io.stderr(`✖ not released ${result.state === 'timeout' ? `within ${timeoutMs / 1000} s` : '(the pipeline is waiting)'}: upload ${result.upload}${result.missing?.length ? `, missing ${result.missing.join(', ')}` : ''}\n  see: lup status --game ${result.game} --upload ${result.upload}\n`);
+      } else {
+        io.stderr(`✖ ${result.state}: upload ${result.upload} was not released; the channel is unchanged\n${result.errors.map((e) => formatError(e)).join('\n')}\n`);
+      }
+    } finally {
+      progress.stop();
+      await target.close();
+    }
+  });
+});

@@ -1,0 +1,448 @@
+/**
+ * Verification of a live channel as a game client sees it: plain HTTP GETs through the CDN, no S3,
+ * no credentials. It downloads the pointer and everything the pointer references and checks every
+ * byte against the digests the pointer and the manifest promise (invariant I1 seen from outside),
+ * and the served `Cache-Control` against the one policy in `lib/http-policy.ts`.
+ *
+ * | object | fetched at | checked |
+ * |---|---|---|
+ * | pointer | `channels/<game>/<channel>.json` | shape, `Cache-Control` = {@link CHANNEL_CACHE} |
+ * | manifest | `manifest.path` | SHA-256 and size as the pointer says; decodes; format rules; `Cache-Control` = {@link CONTENT_CACHE} |
+ * | stable manifest | `stableManifest.path` | the same bytes as the manifest; `Cache-Control` = {@link CHANNEL_CACHE} |
+ * | each archive | `archives[i].path` | SHA-256, size; every entry's digest; the manifest inside; `Cache-Control` = {@link CONTENT_CACHE} |
+ * | each EXCLUDED resource (loose releases) | `resourcesBase.path + <hexdigest>` | name = digest of the payload; header and size against the manifest; `Cache-Control` |
+ *
+ * Paths are resolved against the CDN base URL the caller gives, never against the pointer's `url`
+ * fields, which name the CDN the pipeline was configured with (possibly another host).
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { fileByteSource } from '../adapters/file-source';
+import { algorithmForHexName } from '../core/digest';
+import { isLupError, lupError, type ErrorLocation, type LupError } from '../core/errors';
+import { isValidId, keys } from '../core/keys';
+import { isExcluded, type Manifest } from '../core/manifest';
+import { MAX_MANIFEST_BYTES, decodeManifest } from '../core/manifest-codec';
+import { POINTER_SCHEMA_VERSION, type ChannelPointer, type ReleasedArchive } from '../core/release-record';
+import { ResourceDigester } from '../core/resource-header';
+import { validateContent, type ResourceObservation } from '../core/validate-content';
+import { validateManifest } from '../core/validate-manifest';
+import { verifyArchive } from '../core/verify-archive';
+import { CHANNEL_CACHE, CONTENT_CACHE } from '../http-policy';
+
+/** Downloads in flight at once unless told otherwise. */
+export const DEFAULT_VERIFY_CONCURRENCY = 16;
+
+/** The largest pointer document accepted (real ones are a few kilobytes). */
+const MAX_POINTER_BYTES = 1024 * 1024;
+
+/** Options of {@link verifyChannel}. */
+export interface VerifyChannelRequest {
+  /**
+   * Base URL players download from (the CDK output `CdnBaseUrl`, or the local CDN), e.g.
+   * `https://d111abcdef8.cloudfront.net/`. Every path of the pointer is resolved against it.
+   */
+  readonly cdnBaseUrl: string;
+  readonly game: string;
+  readonly channel: string;
+  /**
+   * Downloads in flight at once. Memory stays at about one chunk per download (64 KiB) plus the
+   * manifest (at most 64 MiB); archives are spooled to temporary files, so the disk needs room
+   * for up to this many archives at once.
+   * @default 16
+   */
+  readonly concurrency?: number;
+  /** Called after each object is checked. @default - no progress is reported */
+  readonly onProgress?: (event: VerifyProgress) => void;
+  /** The HTTP client. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Folder for the temporary copies of archives. @default os.tmpdir() */
+  readonly tempDir?: string;
+}
+
+/** Progress of a verification: one event per object checked. */
+export interface VerifyProgress {
+  /** Objects checked so far. */
+  readonly checkedObjects: number;
+  /** Objects known so far; grows once the manifest of a loose release is read. */
+  readonly totalObjects: number;
+  readonly bytesDownloaded: number;
+  /** Path (from the CDN root) of the object just checked. */
+  readonly path: string;
+}
+
+/** The outcome of {@link verifyChannel}. */
+export interface VerifyChannelResponse {
+  readonly game: string;
+  readonly channel: string;
+  /** The URL the pointer was fetched from. */
+  readonly pointerUrl: string;
+  /** The release the pointer names, when it could be read. */
+  readonly releaseId?: string;
+  readonly sequence?: number;
+  /** `archives` or `loose`, when the pointer could be read. */
+  readonly kind?: 'archives' | 'loose';
+  /** Objects downloaded and checked, the pointer included. */
+  readonly objectsChecked: number;
+  readonly bytesDownloaded: number;
+  /** Every problem found, each a `VERIFY_MISMATCH` naming the URL, the expected and the actual value. */
+  readonly mismatches: readonly LupError[];
+  /** True when nothing is missing and nothing differs. */
+  readonly ok: boolean;
+}
+
+/** What one download is expected to be. */
+interface Expectation {
+  readonly path: string;
+  readonly what: string;
+  readonly cacheControl: string;
+  readonly sha256?: string;
+  readonly sizeBytes?: number;
+}
+
+/** A finished download: what was measured. */
+interface Downloaded {
+  readonly sha256: string;
+  readonly sizeBytes: number;
+}
+
+/**
+ * Verify a channel through the CDN, as a game client would download it. Never throws for what it
+ * finds: every problem is a `VERIFY_MISMATCH` in the response.
+ *
+ * @example
+ * const report = await verifyChannel({ cdnBaseUrl: 'https://d111abcdef8.cloudfront.net/', game: 'space-game', channel: 'stable' });
+ * if (!report.ok) for (const m of report.mismatches) console.error(formatError(m.toJSON()));
+ */
+export async function verifyChannel(request: VerifyChannelRequest): Promise<VerifyChannelResponse> {
+  const base = request.cdnBaseUrl.endsWith('/') ? request.cdnBaseUrl : `${request.cdnBaseUrl}/`;
+  const fetchFn = request.fetch ?? globalThis.fetch;
+  const limit = pLimit(Math.max(1, request.concurrency ?? DEFAULT_VERIFY_CONCURRENCY));
+  const { game, channel } = request;
+  const pointerPath = keys.pointer(game, channel);
+  const urlOf = (path: string): string => `${base}${path}`;
+  const mismatches: LupError[] = [];
+  let checkedObjects = 0;
+  let totalObjects = 1;
+  let bytesDownloaded = 0;
+
+  const mismatch = (path: string, message: string, expected: string, actual: string, location: Omit<ErrorLocation, 'key'> = {}, cause?: unknown): void => {
+    mismatches.push(lupError({ code: 'VERIFY_MISMATCH', location: { key: path, ...location }, expected, actual, message: `${urlOf(path)}: ${message}` }, cause));
+  };
+  /** A finding of the core's format rules, reported as a mismatch of the URL it was found at. */
+  const finding = (path: string, error: LupError): void => {
+    mismatches.push(lupError({
+      code: 'VERIFY_MISMATCH', location: { ...error.location, key: path },
+      expected: error.expected ?? 'content that passes the format rules', actual: error.actual ?? error.code,
+      message: `${urlOf(path)} fails ${error.code}: ${error.message}`,
+    }, error));
+  };
+  const checked = (path: string): void => {
+    checkedObjects += 1;
+    request.onProgress?.({ checkedObjects, totalObjects, bytesDownloaded, path });
+  };
+
+  /**
+   * GET one object, check status and `Cache-Control`, stream it through `sink` while hashing, then
+   * check size and SHA-256. `undefined` when it could not be downloaded (the mismatch is recorded).
+   */
+  async function download(expect: Expectation, sink?: (chunk: Uint8Array) => void | Promise<void>): Promise<Downloaded | undefined> {
+    const { path, what } = expect;
+    let response: Response;
+    try {
+      response = await fetchFn(urlOf(path));
+    } catch (cause) {
+      mismatch(path, `the ${what} could not be downloaded; check --cdn and your network.`, 'an HTTP response', `request failed: ${describe(cause)}`, {}, cause);
+      return undefined;
+    }
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => undefined);
+      mismatch(
+        path,
+        response.status === 404
+          ? `the ${what} is missing: the pointer references an object the CDN does not serve. Roll the channel back (lup rollback) or publish again.`
+          : `the ${what} was not served.`,
+        'HTTP 200', `HTTP ${response.status}${response.status === 404 ? ' (missing)' : ''}`,
+      );
+      return undefined;
+    }
+    const cacheControl = response.headers.get('cache-control');
+    if (cacheControl !== expect.cacheControl) {
+      mismatch(path, `the ${what} is served with another Cache-Control than the cache policy (lib/http-policy.ts); check the CDN's cache behaviour.`,
+        `Cache-Control: ${expect.cacheControl}`, cacheControl === null ? 'no Cache-Control header' : `Cache-Control: ${cacheControl}`, { field: 'Cache-Control' });
+    }
+    const hasher = createHash('sha256');
+    let sizeBytes = 0;
+    try {
+      if (response.body) {
+        for await (const chunk of response.body) {
+          hasher.update(chunk);
+          sizeBytes += chunk.byteLength;
+          bytesDownloaded += chunk.byteLength;
+          if (sink) await sink(chunk);
+        }
+      }
+    } catch (cause) {
+      if (isLupError(cause)) throw cause;
+      mismatch(path, `the download of the ${what} broke off.`, `${expect.sizeBytes ?? 'all'} bytes`, `${sizeBytes} bytes, then ${describe(cause)}`, {}, cause);
+      return undefined;
+    }
+    const sha256 = hasher.digest('hex');
+    if (expect.sizeBytes !== undefined && sizeBytes !== expect.sizeBytes) {
+      mismatch(path, `the ${what} has another size than the pointer says: it was changed or truncated after the pipeline verified it.`,
+        `${expect.sizeBytes} bytes`, `${sizeBytes} bytes`, { field: 'sizeBytes' });
+    } else if (expect.sha256 !== undefined && sha256 !== expect.sha256) {
+      mismatch(path, `the ${what} does not have the SHA-256 the pointer says: its bytes were changed after the pipeline verified them.`,
+        `SHA-256 ${expect.sha256}`, `SHA-256 ${sha256}`, { field: 'sha256' });
+    }
+    return { sha256, sizeBytes };
+  }
+
+  const respond = (pointer?: ChannelPointer): VerifyChannelResponse => ({
+    game, channel, pointerUrl: urlOf(pointerPath),
+    ...(pointer ? { releaseId: pointer.releaseId, sequence: pointer.sequence, kind: pointer.archives.length > 0 ? 'archives' as const : 'loose' as const } : {}),
+    objectsChecked: checkedObjects, bytesDownloaded, mismatches, ok: mismatches.length === 0,
+  });
+
+  // 1. The pointer: one GET tells the client everything to fetch.
+  const pointerChunks: Uint8Array[] = [];
+  let pointerBytes = 0;
+  const pointerDownload = await download({ path: pointerPath, what: 'channel pointer', cacheControl: CHANNEL_CACHE.cacheControl }, (chunk) => {
+    pointerBytes += chunk.byteLength;
+    if (pointerBytes <= MAX_POINTER_BYTES) pointerChunks.push(chunk);
+  });
+  checked(pointerPath);
+  if (!pointerDownload) return respond();
+  if (pointerBytes > MAX_POINTER_BYTES) {
+    mismatch(pointerPath, 'the channel pointer is far larger than any pointer the pipeline writes.', `at most ${MAX_POINTER_BYTES} bytes`, `${pointerBytes} bytes`);
+    return respond();
+  }
+  const pointer = checkPointerShape(Buffer.concat(pointerChunks), game, channel, (field, expected, actual) =>
+    mismatch(pointerPath, `the channel pointer's ${field} is not what the pipeline writes; the pointer was edited by hand or by another tool.`, expected, actual, { field }));
+  if (!pointer) return respond();
+
+  // 2. The manifest, the stable copy beside the pointer and the archives, side by side.
+  const loose = pointer.archives.length === 0;
+  totalObjects += 2 + pointer.archives.length;
+  const manifestPath = pointer.manifest.path;
+  const manifestTask = limit(async (): Promise<Manifest | undefined> => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const got = await download({ path: manifestPath, what: 'manifest', cacheControl: CONTENT_CACHE.cacheControl, sha256: pointer.manifest.sha256, sizeBytes: pointer.manifest.sizeBytes }, (chunk) => {
+      size += chunk.byteLength;
+      if (size <= MAX_MANIFEST_BYTES) chunks.push(chunk);
+    });
+    checked(manifestPath);
+    if (!got) return undefined;
+    let manifest: Manifest;
+    try {
+      manifest = decodeManifest(size > MAX_MANIFEST_BYTES ? new Uint8Array(size) : Buffer.concat(chunks), { key: manifestPath });
+    } catch (error) {
+      if (!isLupError(error)) throw error;
+      finding(manifestPath, error);
+      return undefined;
+    }
+    for (const error of validateManifest(manifest, {}, { key: manifestPath }).errors) finding(manifestPath, error);
+    if (manifest.schema !== pointer.manifest.schema) {
+      mismatch(manifestPath, 'the manifest is of another schema than the pointer says.', `schema ${pointer.manifest.schema}`, `schema ${manifest.schema}`, { field: 'manifest.schema' });
+    }
+    if (!sameSet(manifest.engineVersions, pointer.engineVersions)) {
+      mismatch(manifestPath, "the manifest supports other engine versions than the pointer's engineVersions.",
+        pointer.engineVersions.join(', ') || 'none', manifest.engineVersions.join(', ') || 'none', { field: 'engineVersions' });
+    }
+    return manifest;
+  });
+  const stableTask = limit(async () => {
+    const path = pointer.stableManifest.path;
+    await download({ path, what: 'stable manifest beside the pointer', cacheControl: CHANNEL_CACHE.cacheControl, sha256: pointer.manifest.sha256, sizeBytes: pointer.manifest.sizeBytes });
+    checked(path);
+  });
+  const tempDir = loose ? undefined : await mkdtemp(join(request.tempDir ?? tmpdir(), 'lup-verify-'));
+  try {
+    const archiveTasks = pointer.archives.map((archive) => limit(() => verifyServedArchive(archive, tempDir as string)));
+    const [manifest, , archiveReports] = await Promise.all([manifestTask, stableTask, Promise.all(archiveTasks)]);
+
+    if (!manifest) return respond(pointer);
+    if (!loose) {
+      // The release's manifest is the one of its highest-priority archive (lib/core/pipeline/release.ts),
+      // and together the archives hold every EXCLUDED resource of it.
+      const ranked = pointer.archives.map((a, i) => ({ a, r: archiveReports[i] })).sort((x, y) => y.a.priority - x.a.priority);
+      const first = ranked[0];
+      if (first.r && first.r.manifestSha256 !== undefined && first.r.manifestSha256 !== pointer.manifest.sha256) {
+        mismatch(first.a.path, `the manifest inside archive ${first.a.name} is not the manifest the pointer names.`,
+          `SHA-256 ${pointer.manifest.sha256}`, `SHA-256 ${first.r.manifestSha256}`, { entry: 'liveupdate.game.dmanifest' });
+      }
+      if (ranked.every((o) => o.r)) {
+        const inArchives = new Set(ranked.flatMap((o) => o.r?.resources ?? []));
+        const missing = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))].filter((h) => !inArchives.has(h));
+        if (missing.length > 0) {
+          mismatch(manifestPath, `the release's archives lack ${missing.length} resource(s) the manifest needs; the game could not load them.`,
+            'every EXCLUDED resource in one of the archives', `${missing.length} missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`);
+        }
+      }
+      return respond(pointer);
+    }
+
+    // 3. Loose releases: every EXCLUDED resource at resourcesBase + digest.
+    const digests = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))];
+    totalObjects += digests.length;
+    const observations = (await Promise.all(digests.map((digest) => limit(() => fetchResource(digest))))).filter((o): o is ResourceObservation => o !== undefined);
+    for (const error of validateContent(manifest, observations, { requireComplete: false }).errors) {
+      finding(error.location?.key ?? pointer.resourcesBase.path, error);
+    }
+    return respond(pointer);
+  } finally {
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  }
+
+  async function fetchResource(digest: string): Promise<ResourceObservation | undefined> {
+    const path = `${pointer!.resourcesBase.path}${digest}`;
+    const algorithm = algorithmForHexName(digest);
+    if (!algorithm) {
+      mismatch(manifestPath, 'the manifest lists a resource digest that is no lowercase hex digest.', 'a lowercase hex digest', JSON.stringify(digest));
+      checked(path);
+      return undefined;
+    }
+    const digester = new ResourceDigester(algorithm);
+    const got = await download({ path, what: `resource ${digest}`, cacheControl: CONTENT_CACHE.cacheControl }, (chunk) => digester.update(chunk));
+    checked(path);
+    if (!got) return undefined;
+    const { header, digest: actual, payloadSizeBytes } = digester.finish();
+    return { name: digest, digest: actual, header, payloadSizeBytes, location: { key: path } };
+  }
+
+  async function verifyServedArchive(archive: ReleasedArchive, dir: string): Promise<{ manifestSha256?: string; resources: readonly string[] } | undefined> {
+    const file = join(dir, `${archive.sha256}.zip`);
+    const out = createWriteStream(file);
+    const written = new Promise<void>((resolve, reject) => {
+      out.once('finish', resolve);
+      out.once('error', reject);
+    });
+    const got = await download(
+      { path: archive.path, what: `archive ${archive.name}`, cacheControl: CONTENT_CACHE.cacheControl, sha256: archive.sha256, sizeBytes: archive.sizeBytes },
+      (chunk) => (out.write(chunk) ? undefined : new Promise<void>((resolve) => out.once('drain', () => resolve()))),
+    );
+    out.end();
+    await written;
+    if (!got) {
+      checked(archive.path);
+      return undefined;
+    }
+    const source = await fileByteSource(file);
+    try {
+      const report = await verifyArchive(source, { location: { key: archive.path }, policy: { requireComplete: false } });
+      for (const error of report.errors) finding(archive.path, error);
+      return { manifestSha256: report.manifestSha256, resources: report.resources };
+    } finally {
+      await source.close();
+      checked(archive.path);
+    }
+  }
+}
+
+/** True when both lists hold the same strings, in any order. */
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  return sa.size === sb.size && [...sa].every((x) => sb.has(x));
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const SHA1 = /^[0-9a-f]{40}$/;
+const CAUSES = ['release', 'promote', 'rollback'];
+const SCHEMAS = ['v5', 'legacy', 'legacy-2017'];
+
+/**
+ * Check that a pointer has the shape the pipeline writes (`ChannelPointer`) and names content where
+ * the bucket layout puts it (`lib/core/keys.ts`). Reports every problem; returns the pointer only
+ * when what the downloads need (manifest, archives, resources base, stable manifest) is usable.
+ */
+export function checkPointerShape(
+  body: Uint8Array,
+  game: string,
+  channel: string,
+  report: (field: string, expected: string, actual: string) => void,
+): ChannelPointer | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    report('body', 'a JSON document', 'unparseable JSON');
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    report('body', 'a JSON object', JSON.stringify(raw));
+    return undefined;
+  }
+  const p = raw as Record<string, unknown>;
+  let usable = true;
+  const show = (value: unknown): string => (value === undefined ? 'nothing' : JSON.stringify(value));
+  const bad = (field: string, expected: string, actual: unknown, fatal = false): void => {
+    report(field, expected, show(actual));
+    if (fatal) usable = false;
+  };
+  const record = (value: unknown): Record<string, unknown> | undefined =>
+    typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+  if (p.schemaVersion !== POINTER_SCHEMA_VERSION) bad('schemaVersion', `${POINTER_SCHEMA_VERSION}`, p.schemaVersion, true);
+  if (p.game !== game) bad('game', JSON.stringify(game), p.game);
+  if (p.channel !== channel) bad('channel', JSON.stringify(channel), p.channel);
+  if (!isCount(p.sequence) || p.sequence < 1) bad('sequence', 'a positive integer', p.sequence);
+  if (typeof p.releaseId !== 'string' || !isValidId(p.releaseId)) bad('releaseId', 'a release id', p.releaseId);
+  if (typeof p.cause !== 'string' || !CAUSES.includes(p.cause)) bad('cause', CAUSES.join(' | '), p.cause);
+  if (typeof p.publishedAt !== 'string' || Number.isNaN(Date.parse(p.publishedAt))) bad('publishedAt', 'an ISO date', p.publishedAt);
+
+  const manifest = record(p.manifest);
+  if (!manifest) bad('manifest', 'an object', p.manifest, true);
+  else {
+    if (typeof manifest.sha256 !== 'string' || !SHA256.test(manifest.sha256)) bad('manifest.sha256', '64 lowercase hex characters', manifest.sha256, true);
+    else if (manifest.path !== keys.manifest(game, manifest.sha256)) bad('manifest.path', keys.manifest(game, manifest.sha256), manifest.path, true);
+    if (!isCount(manifest.sizeBytes)) bad('manifest.sizeBytes', 'a byte count', manifest.sizeBytes, true);
+    if (typeof manifest.schema !== 'string' || !SCHEMAS.includes(manifest.schema)) bad('manifest.schema', SCHEMAS.join(' | '), manifest.schema);
+  }
+  const stable = record(p.stableManifest);
+  if (!stable || stable.path !== keys.stableManifest(game, channel)) bad('stableManifest.path', keys.stableManifest(game, channel), stable?.path, true);
+  const resourcesBase = record(p.resourcesBase);
+  if (!resourcesBase || resourcesBase.path !== keys.resourcesPrefix(game)) bad('resourcesBase.path', keys.resourcesPrefix(game), resourcesBase?.path, true);
+  if (!Array.isArray(p.archives)) bad('archives', 'a list', p.archives, true);
+  else {
+    p.archives.forEach((value: unknown, i) => {
+      const a = record(value);
+      if (!a) return bad(`archives[${i}]`, 'an object', value, true);
+      if (typeof a.name !== 'string' || a.name.length === 0) bad(`archives[${i}].name`, 'a file name', a.name);
+      if (typeof a.sha256 !== 'string' || !SHA256.test(a.sha256)) bad(`archives[${i}].sha256`, '64 lowercase hex characters', a.sha256, true);
+      else if (a.path !== keys.archive(game, a.sha256)) bad(`archives[${i}].path`, keys.archive(game, a.sha256), a.path, true);
+      if (!isCount(a.sizeBytes)) bad(`archives[${i}].sizeBytes`, 'a byte count', a.sizeBytes, true);
+      if (typeof a.priority !== 'number' || !Number.isInteger(a.priority)) bad(`archives[${i}].priority`, 'an integer', a.priority);
+      return undefined;
+    });
+  }
+  if (!Array.isArray(p.engineVersions) || !p.engineVersions.every((v) => typeof v === 'string' && SHA1.test(v))) {
+    bad('engineVersions', 'a list of SHA-1 hex digests', p.engineVersions, true);
+  }
+  if (!Array.isArray(p.history) || p.history.length === 0) bad('history', 'a list starting with the current flip', p.history);
+  else {
+    const head = record(p.history[0]);
+    if (!head || head.sequence !== p.sequence || head.releaseId !== p.releaseId) {
+      bad('history[0]', `the current flip (sequence ${show(p.sequence)}, release ${show(p.releaseId)})`, head ? { sequence: head.sequence, releaseId: head.releaseId } : p.history[0]);
+    }
+    const sequences = p.history.map((h) => record(h)?.sequence);
+    if (!sequences.every((s, i) => isCount(s) && (i === 0 || s < (sequences[i - 1] as number)))) {
+      bad('history', 'sequences that fall from the newest flip to the oldest', sequences);
+    }
+  }
+  return usable ? (p as unknown as ChannelPointer) : undefined;
+}

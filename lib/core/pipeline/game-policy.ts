@@ -1,0 +1,112 @@
+/**
+ * Which rules a game's content must pass: from the studio configuration, or, in development mode
+ * (no configuration), from what the game's first release pinned.
+ */
+import { findGame, type GameConfig } from '../config';
+import { sha1OfText } from '../digest';
+import { lupError, type LupError } from '../errors';
+import { isValidId, keys } from '../keys';
+import type { Manifest } from '../manifest';
+import { parsePublicKey } from '../config';
+import { policyForGame, type ValidationPolicy } from '../policy';
+import { checkManifestSignature } from '../signature';
+import type { PipelineContext } from './context';
+import { createJson, readJson } from './documents';
+
+/** The channel editor uploads go to in development mode. */
+export const DEVELOPMENT_AUTO_RELEASE_CHANNEL = 'stable';
+
+/** What development mode pins at a game's first release. */
+export interface GamePin {
+  readonly schemaVersion: 1;
+  readonly projectIdentifier: string;
+  /** Base64 DER public key, when the first release gave one. */
+  readonly publicKey?: string;
+  readonly pinnedAt: string;
+  readonly releaseId: string;
+}
+
+/** A game's rules as the steps apply them. */
+export interface GameRules {
+  readonly game: string;
+  readonly config?: GameConfig;
+  readonly policy: ValidationPolicy;
+  readonly pin?: GamePin;
+  /** Channel editor uploads are released to, if any. */
+  readonly autoReleaseChannel?: string;
+}
+
+/** Resolve a game's rules; `GAME_UNKNOWN` when a configured studio has no such game. */
+export async function resolveGame(context: PipelineContext, game: string): Promise<{ ok: true; rules: GameRules } | { ok: false; error: LupError }> {
+  if (context.config) {
+    const config = findGame(context.config, game);
+    if (!config) {
+      return {
+        ok: false,
+        error: lupError({
+          code: 'GAME_UNKNOWN', location: { field: 'game' },
+          expected: `one of ${context.config.games.map((g) => g.id).join(', ')}`, actual: game,
+          message: `Game "${game}" is not configured in this studio's stack; add it to the studio configuration and deploy.`,
+        }),
+      };
+    }
+    return { ok: true, rules: { game, config, policy: policyForGame(config), autoReleaseChannel: config.autoReleaseChannel } };
+  }
+  if (!isValidId(game)) {
+    return { ok: false, error: lupError({ code: 'GAME_UNKNOWN', location: { field: 'game' }, expected: 'a lowercase id', actual: game, message: `"${game}" is not a usable game id.` }) };
+  }
+  const pin = (await readJson<GamePin>(context.store, keys.gamePin(game)))?.value;
+  return {
+    ok: true,
+    rules: {
+      game,
+      pin,
+      policy: { publicKey: pin?.publicKey ? parsePublicKey(pin.publicKey, 'pin.publicKey') : undefined },
+      autoReleaseChannel: DEVELOPMENT_AUTO_RELEASE_CHANNEL,
+    },
+  };
+}
+
+/** Check a channel name against the game's configuration. */
+export function checkChannel(rules: GameRules, channel: string): LupError | undefined {
+  const channels = rules.config?.channels;
+  if (channels ? channels.includes(channel) : isValidId(channel)) return undefined;
+  return lupError({
+    code: 'CHANNEL_UNKNOWN', location: { field: 'channel' },
+    expected: channels ? `one of ${channels.join(', ')}` : 'a lowercase id', actual: channel,
+    message: `Game "${rules.game}" has no channel "${channel}".`,
+  });
+}
+
+/** Development mode: check a manifest against the game's pin. */
+export function checkPin(rules: GameRules, manifest: Manifest): LupError[] {
+  const pin = rules.pin;
+  if (!pin) return [];
+  const errors: LupError[] = [];
+  if (pin.projectIdentifier !== manifest.projectIdentifier) {
+    errors.push(lupError({
+      code: 'PINNED_PROJECT_MISMATCH', location: { field: 'data.header.project_identifier' },
+      expected: `${pin.projectIdentifier} (pinned by release ${pin.releaseId})`, actual: manifest.projectIdentifier,
+      message: `Game "${rules.game}" was first released from another Defold project; a release from this project is refused.`,
+    }));
+  }
+  if (pin.publicKey && checkManifestSignature(manifest, parsePublicKey(pin.publicKey, 'pin.publicKey')) !== 'valid') {
+    errors.push(lupError({
+      code: 'PINNED_KEY_MISMATCH', location: { field: 'signature' },
+      expected: `a signature by the key pinned by release ${pin.releaseId}`, actual: manifest.signature.length === 0 ? 'no signature' : 'a signature that does not verify',
+      message: `Game "${rules.game}" was first released signed with another key; this manifest is refused.`,
+    }));
+  }
+  return errors;
+}
+
+/** Development mode: pin the game at its first release (a no-op when pinned or configured). */
+export async function pinGame(context: PipelineContext, rules: GameRules, manifest: Manifest, releaseId: string, publicKey?: string): Promise<void> {
+  if (rules.config || rules.pin) return;
+  await createJson(context.store, keys.gamePin(rules.game), {
+    schemaVersion: 1, projectIdentifier: manifest.projectIdentifier, publicKey, pinnedAt: context.clock.now().toISOString(), releaseId,
+  } satisfies GamePin);
+}
+
+/** The SHA-1 project identifier of a title (re-exported for messages and tests). */
+export const projectIdentifierOf = sha1OfText;

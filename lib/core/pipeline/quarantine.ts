@@ -1,0 +1,34 @@
+/**
+ * Refusal of bad staged content: the object moves to `quarantine/` with the reason beside it, the
+ * upload's status says why, and nothing reaches `content/`.
+ */
+import type { LupError } from '../errors';
+import { EDITOR_UPLOAD, keys } from '../keys';
+import { log, type PipelineContext } from './context';
+import { createJson } from './documents';
+import { updateStatus } from './status';
+
+/** Move a staged object to quarantine and mark its upload refused. Idempotent. */
+export async function quarantine(
+  context: PipelineContext,
+  staged: { game: string; upload: string; name: string; key: string },
+  errors: readonly LupError[],
+  step: string,
+): Promise<void> {
+  const { game, upload, name, key } = staged;
+  const target = keys.quarantine(game, upload, name);
+  const source = await context.store.head(key);
+  if (source) {
+    await context.store.copy(key, target, { sourceIfMatch: source.etag });
+  }
+  await createJson(context.store, keys.quarantineReason(game, upload, name), {
+    schemaVersion: 1, game, upload, name, stagedKey: key, step, at: context.clock.now().toISOString(),
+    errors: errors.map((e) => e.toJSON()),
+  });
+  // The editor reuses one upload folder for every publish: its status stays open for the next one.
+  await updateStatus(context, game, upload, { state: upload === EDITOR_UPLOAD ? undefined : 'refused', message: `${name} refused by the ${step} step`, errors });
+  if (source) await context.store.delete(key);
+  for (const error of errors.slice(0, 5)) {
+    log(context, { level: 'warn', step, game, upload, key, code: error.code, message: error.message });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Receipts: small records the pipeline writes once content is verified, keyed by the content's
+ * SHA-256. A release is assembled from receipts, so content verified by an earlier upload (and
+ * skipped by the CLI) counts without being sent again.
+ */
+import { isExcluded, type Manifest, type ManifestSchema } from '../manifest';
+import { keys } from '../keys';
+import type { PipelineContext } from './context';
+import { createJson, readJson } from './documents';
+
+/** A verified manifest, stored at `content/<game>/manifests/<sha256>.dmanifest`. */
+export interface ManifestReceipt {
+  readonly schemaVersion: 1;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly schema: ManifestSchema;
+  readonly projectIdentifier: string;
+  readonly engineVersions: readonly string[];
+  /** Digests of the EXCLUDED resources: what LiveUpdate must deliver. */
+  readonly excluded: readonly string[];
+  readonly verifiedAt: string;
+}
+
+/** A verified archive, stored at `content/<game>/archives/<sha256>.zip`. */
+export interface ArchiveReceipt {
+  readonly schemaVersion: 1;
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  readonly manifest: ManifestReceipt;
+  /** Digests of the resources inside. */
+  readonly resources: readonly string[];
+  readonly customFiles: readonly string[];
+  readonly verifiedAt: string;
+}
+
+/** The receipt fields of a verified manifest. */
+export function manifestReceiptOf(manifest: Manifest, sha256: string, sizeBytes: number, verifiedAt: string): ManifestReceipt {
+  const excluded = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))];
+  return {
+    schemaVersion: 1, sha256, sizeBytes, schema: manifest.schema, projectIdentifier: manifest.projectIdentifier,
+    engineVersions: manifest.engineVersions, excluded, verifiedAt,
+  };
+}
+
+export async function writeManifestReceipt(context: PipelineContext, game: string, receipt: ManifestReceipt): Promise<void> {
+  await createJson(context.store, keys.manifestReceipt(game, receipt.sha256), receipt);
+}
+
+export async function writeArchiveReceipt(context: PipelineContext, game: string, receipt: ArchiveReceipt): Promise<void> {
+  await createJson(context.store, keys.archiveReceipt(game, receipt.sha256), receipt);
+}
+
+export async function readManifestReceipt(context: PipelineContext, game: string, sha256: string): Promise<ManifestReceipt | undefined> {
+  return (await readJson<ManifestReceipt>(context.store, keys.manifestReceipt(game, sha256)))?.value;
+}
+
+export async function readArchiveReceipt(context: PipelineContext, game: string, sha256: string): Promise<ArchiveReceipt | undefined> {
+  return (await readJson<ArchiveReceipt>(context.store, keys.archiveReceipt(game, sha256)))?.value;
+}

@@ -1,0 +1,52 @@
+/**
+ * Updates of upload status objects. Several steps of one upload run concurrently, so each update is
+ * a compare-and-swap on the status document; a terminal state is final.
+ */
+import type { LupError } from '../errors';
+import { keys } from '../keys';
+import { STATUS_SCHEMA_VERSION, isTerminal, type UploadState, type UploadStatus } from '../upload-status';
+import { type PipelineContext } from './context';
+import { readJson, updateJson } from './documents';
+
+const MAX_EVENTS = 50;
+
+/** A change to an upload's status. */
+export interface StatusChange {
+  readonly state?: UploadState;
+  readonly message: string;
+  readonly errors?: readonly LupError[];
+  readonly missing?: readonly string[];
+  readonly channel?: string;
+  readonly releaseId?: string;
+  readonly sequence?: number;
+  readonly pointerPath?: string;
+}
+
+/** Apply a change unless the upload already reached a terminal state. Returns the resulting status. */
+export async function updateStatus(context: PipelineContext, game: string, upload: string, change: StatusChange): Promise<UploadStatus | undefined> {
+  const at = context.clock.now().toISOString();
+  const result = await updateJson<UploadStatus>(context.store, keys.status(game, upload), (current) => {
+    if (current && isTerminal(current.state)) return undefined;
+    const base: UploadStatus = current ?? {
+      schemaVersion: STATUS_SCHEMA_VERSION, game, upload, state: 'pending', errors: [], events: [], createdAt: at, updatedAt: at,
+    };
+    return {
+      ...base,
+      state: change.state ?? base.state,
+      channel: change.channel ?? base.channel,
+      releaseId: change.releaseId ?? base.releaseId,
+      sequence: change.sequence ?? base.sequence,
+      pointerPath: change.pointerPath ?? base.pointerPath,
+      errors: [...base.errors, ...(change.errors ?? []).map((e) => e.toJSON())],
+      missing: change.missing ?? base.missing,
+      events: [...base.events, { at, message: change.message }].slice(-MAX_EVENTS),
+      updatedAt: at,
+    };
+  }, { cacheControl: 'no-store' });
+  return result.value;
+}
+
+/** The status of an upload, if any step wrote one. */
+export async function readStatus(context: PipelineContext, game: string, upload: string): Promise<UploadStatus | undefined> {
+  return (await readJson<UploadStatus>(context.store, keys.status(game, upload)))?.value;
+}

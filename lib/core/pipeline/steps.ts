@@ -1,0 +1,183 @@
+/**
+ * The four pipeline steps, one per kind of staged object. Each is idempotent (I3): a duplicate or
+ * retried event finds its work done (the staged object gone, the content present, a receipt
+ * written) and only repeats the release attempt, which is itself idempotent.
+ */
+import { CONTENT_CACHE } from '../../http-policy';
+import { algorithmForHexName, createHasher } from '../digest';
+import { isLupError, lupError, type LupError } from '../errors';
+import { EDITOR_UPLOAD, keys, parseStagedKey, type StagedKey } from '../keys';
+import { MAX_MANIFEST_BYTES, decodeManifest } from '../manifest-codec';
+import { ResourceDigester } from '../resource-header';
+import { checkResourceIdentity } from '../validate-content';
+import { validateManifest } from '../validate-manifest';
+import { verifyArchive } from '../verify-archive';
+import { log, type PipelineContext } from './context';
+import { createJson, updateJson } from './documents';
+import { checkPin, resolveGame } from './game-policy';
+import { quarantine } from './quarantine';
+import { manifestReceiptOf, writeArchiveReceipt, writeManifestReceipt } from './receipts';
+import { editorReleaseId, tryRelease, type EditorCandidate, type ReleaseAttempt } from './release';
+import { updateStatus } from './status';
+
+type Staged = StagedKey & { key: string };
+
+function staged(context: PipelineContext, key: string, step: string): Staged | undefined {
+  const parsed = parseStagedKey(key);
+  if (!parsed) log(context, { level: 'warn', step, key, message: 'ignored: not a staging/<game>/<upload>/<name> key' });
+  return parsed ? { ...parsed, key } : undefined;
+}
+
+/** Copy verified staged bytes to their content key, create-only; an existing copy is the same bytes. */
+async function publishContent(context: PipelineContext, from: string, etag: string, to: string, contentType: string): Promise<void> {
+  try {
+    await context.store.copy(from, to, { sourceIfMatch: etag, ifNoneMatch: '*', cacheControl: CONTENT_CACHE.cacheControl, contentType });
+  } catch (error) {
+    // Content is addressed by digest: if it exists, it is these bytes, verified by an earlier event.
+    if (isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED' && (await context.store.head(to))) return;
+    throw error;
+  }
+}
+
+async function releaseAfter(context: PipelineContext, game: string, upload: string): Promise<ReleaseAttempt | undefined> {
+  // Cheap guard before the full attempt: nothing can complete without a request (or an editor manifest).
+  const marker = upload === EDITOR_UPLOAD ? keys.editorCandidate(game) : keys.releaseRequest(game, upload);
+  if (!(await context.store.head(marker))) return undefined;
+  return tryRelease(context, game, upload);
+}
+
+/** Step: a loose resource arrived (`staging/<game>/<upload>/<hexdigest>`). */
+export async function onResourceArrived(context: PipelineContext, key: string): Promise<void> {
+  const s = staged(context, key, 'resource');
+  if (!s) return;
+  const game = await resolveGame(context, s.game);
+  if (!game.ok) return quarantine(context, s, [game.error], 'resource');
+  const target = keys.resource(s.game, s.name);
+  const algorithm = algorithmForHexName(s.name);
+  if (!algorithm) {
+    return quarantine(context, s, [lupError({
+      code: 'RESOURCE_NAME_INVALID', location: { key },
+      expected: 'a lowercase hex digest (32, 40, 64 or 128 characters)', actual: JSON.stringify(s.name),
+      message: `"${s.name}" is not a resource name: LiveUpdate resources are named by the hex digest of their payload.`,
+    })], 'resource');
+  }
+  if (!(await context.store.head(target))) {
+    const object = await context.store.getStream(key);
+    if (!object) return; // a duplicate event: the first one already moved it
+    const digester = new ResourceDigester(algorithm);
+    for await (const chunk of object.body) digester.update(chunk);
+    const { header, digest, payloadSizeBytes } = digester.finish();
+    const error = checkResourceIdentity({ name: s.name, digest, header, payloadSizeBytes, location: { key } });
+    if (error) return quarantine(context, s, [error], 'resource');
+    await publishContent(context, key, object.info.etag, target, 'application/octet-stream');
+  }
+  await context.store.delete(key);
+  await releaseAfter(context, s.game, s.upload);
+}
+
+/** Step: a manifest arrived (`staging/<game>/<upload>/*.dmanifest`). */
+export async function onManifestArrived(context: PipelineContext, key: string): Promise<void> {
+  const s = staged(context, key, 'manifest');
+  if (!s) return;
+  const game = await resolveGame(context, s.game);
+  if (!game.ok) return quarantine(context, s, [game.error], 'manifest');
+  const info = await context.store.head(key);
+  if (!info) {
+    await releaseAfter(context, s.game, s.upload);
+    return;
+  }
+  if (info.sizeBytes > MAX_MANIFEST_BYTES) {
+    return quarantine(context, s, [lupError({
+      code: 'MANIFEST_TOO_LARGE', location: { key }, expected: `at most ${MAX_MANIFEST_BYTES} bytes`, actual: `${info.sizeBytes} bytes`,
+      message: 'The manifest is larger than any Defold build produces; it is refused unread.',
+    })], 'manifest');
+  }
+  const object = await context.store.get(key);
+  if (!object) return;
+  let errors: LupError[];
+  let manifest;
+  try {
+    manifest = decodeManifest(object.body, { key });
+    errors = [...validateManifest(manifest, game.rules.policy, { key }).errors, ...checkPin(game.rules, manifest)];
+  } catch (error) {
+    if (!isLupError(error)) throw error;
+    errors = [error];
+  }
+  if (errors.length > 0 || !manifest) return quarantine(context, s, errors, 'manifest');
+  const sha256 = createHasher('sha256').update(object.body).digest('hex');
+  await publishContent(context, key, object.etag, keys.manifest(s.game, sha256), 'application/octet-stream');
+  const at = context.clock.now().toISOString();
+  await writeManifestReceipt(context, s.game, manifestReceiptOf(manifest, sha256, object.body.length, at));
+  if (s.upload === EDITOR_UPLOAD) {
+    // The editor's newest manifest is what it publishes; an older build arriving late does not replace it.
+    await updateJson<EditorCandidate>(context.store, keys.editorCandidate(s.game), (current) =>
+      current && current.manifestSha256 === sha256 ? undefined : { schemaVersion: 1, manifestSha256: sha256, at },
+    );
+    await updateStatus(context, s.game, editorReleaseId(sha256), { message: 'manifest verified; waiting for its resources' });
+  } else {
+    await updateStatus(context, s.game, s.upload, { message: `manifest ${s.name} verified` });
+  }
+  await context.store.delete(key);
+  await releaseAfter(context, s.game, s.upload);
+}
+
+/** Step: a zip archive arrived (`staging/<game>/<upload>/*.zip`). */
+export async function onArchiveArrived(context: PipelineContext, key: string): Promise<void> {
+  const s = staged(context, key, 'archive');
+  if (!s) return;
+  const game = await resolveGame(context, s.game);
+  if (!game.ok) return quarantine(context, s, [game.error], 'archive');
+  const opened = await context.store.openRange(key);
+  if (!opened) {
+    await releaseAfter(context, s.game, s.upload);
+    return;
+  }
+  // Verify (random access) and hash the whole object (sequential) at the same time.
+  const [report, sha256] = await Promise.all([
+    verifyArchive(opened.source, { policy: game.rules.policy, location: { key } }),
+    hashStream(opened.source),
+  ]);
+  const errors = [...report.errors, ...(report.manifest ? checkPin(game.rules, report.manifest) : [])];
+  if (errors.length > 0 || !report.manifest || !report.manifestBytes || !report.manifestSha256) {
+    return quarantine(context, s, errors, 'archive');
+  }
+  const at = context.clock.now().toISOString();
+  await publishContent(context, key, opened.info.etag, keys.archive(s.game, sha256), 'application/zip');
+  try {
+    await context.store.put(keys.manifest(s.game, report.manifestSha256), report.manifestBytes, {
+      ifNoneMatch: '*', cacheControl: CONTENT_CACHE.cacheControl, contentType: 'application/octet-stream',
+    });
+  } catch (error) {
+    if (!(isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED')) throw error;
+  }
+  const manifestReceipt = manifestReceiptOf(report.manifest, report.manifestSha256, report.manifestBytes.length, at);
+  await writeManifestReceipt(context, s.game, manifestReceipt);
+  await writeArchiveReceipt(context, s.game, {
+    schemaVersion: 1, sha256, sizeBytes: opened.info.sizeBytes, manifest: manifestReceipt,
+    resources: report.resources, customFiles: report.customFiles, verifiedAt: at,
+  });
+  await updateStatus(context, s.game, s.upload, { message: `archive ${s.name} verified (${report.resourceCount} resources)` });
+  await context.store.delete(key);
+  await releaseAfter(context, s.game, s.upload);
+}
+
+async function hashStream(source: { sizeBytes: number; read(start: number, end: number): AsyncIterable<Uint8Array> }): Promise<string> {
+  const hasher = createHasher('sha256');
+  for await (const chunk of source.read(0, source.sizeBytes)) hasher.update(chunk);
+  return hasher.digest('hex');
+}
+
+/** Step: a release request arrived (`staging/<game>/<upload>/release-request.json`). */
+export async function onReleaseRequested(context: PipelineContext, key: string): Promise<void> {
+  const s = staged(context, key, 'release');
+  if (!s) return;
+  if (s.upload === EDITOR_UPLOAD) {
+    log(context, { level: 'warn', step: 'release', key, message: 'ignored: the editor folder releases automatically' });
+    return;
+  }
+  await createJson(context.store, keys.status(s.game, s.upload), {
+    schemaVersion: 1, game: s.game, upload: s.upload, state: 'pending', errors: [], events: [],
+    createdAt: context.clock.now().toISOString(), updatedAt: context.clock.now().toISOString(),
+  }, { cacheControl: 'no-store' });
+  await tryRelease(context, s.game, s.upload);
+}

@@ -1,0 +1,46 @@
+/**
+ * The sweeper (invariant I4): a release that never completes ends in a clear `failed` status with
+ * what is missing, within the release timeout. Runs on a schedule (EventBridge in AWS, a timer in
+ * the local stack).
+ */
+import { lupError } from '../errors';
+import { PREFIX, keys } from '../keys';
+import { isTerminal, type UploadStatus } from '../upload-status';
+import { log, type PipelineContext } from './context';
+import { readJson } from './documents';
+import { missingFor, tryRelease } from './release';
+import { updateStatus } from './status';
+
+/** Default time an incomplete release may wait. */
+export const DEFAULT_RELEASE_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** Fail every upload whose release stayed incomplete past the timeout. Returns the failed uploads. */
+export async function sweepIncompleteReleases(context: PipelineContext): Promise<{ game: string; upload: string }[]> {
+  const timeoutMs = context.releaseTimeoutMs ?? (context.config ? context.config.releaseTimeoutMinutes * 60_000 : DEFAULT_RELEASE_TIMEOUT_MS);
+  const now = context.clock.now().getTime();
+  const failed: { game: string; upload: string }[] = [];
+  for (const object of await context.store.list(PREFIX.status)) {
+    const status = (await readJson<UploadStatus>(context.store, object.key))?.value;
+    if (!status || isTerminal(status.state)) continue;
+    if (now - Date.parse(status.createdAt) < timeoutMs) continue;
+    // One last attempt: the missing piece may have arrived since the last event.
+    const attempt = status.upload.startsWith('editor-') ? undefined : await tryRelease(context, status.game, status.upload);
+    if (attempt && attempt.state !== 'waiting') continue;
+    const reason = attempt?.state === 'waiting' ? attempt.reason : 'the editor never uploaded every resource of its manifest';
+    const missing = await missingFor(context, status.game, status.upload);
+    await updateStatus(context, status.game, status.upload, {
+      state: 'failed',
+      message: `release timed out after ${Math.round(timeoutMs / 60_000)} minutes`,
+      errors: [lupError({
+        code: 'RELEASE_INCOMPLETE', location: { key: keys.uploadPrefix(status.game, status.upload) },
+        expected: `a complete release within ${Math.round(timeoutMs / 60_000)} minutes`,
+        actual: missing.length > 0 ? `${reason}; missing: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}` : reason,
+        message: `The release never completed: ${reason}. Publish it again; nothing was served.`,
+      })],
+      missing,
+    });
+    log(context, { level: 'warn', step: 'sweeper', game: status.game, upload: status.upload, code: 'RELEASE_INCOMPLETE', message: reason });
+    failed.push({ game: status.game, upload: status.upload });
+  }
+  return failed;
+}

@@ -1,0 +1,557 @@
+/**
+ * The conditional-write gate: a narrow HTTP proxy in front of s3rver that adds what s3rver lacks,
+ * S3's conditional writes, so the CAS flip of the channel pointer (invariant I2) means the same
+ * thing locally as on AWS.
+ *
+ * Every request is forwarded unchanged (method, path, headers including Host and Authorization,
+ * streamed body). s3rver checks that the access key exists but does not verify SigV4 signatures,
+ * so forwarding signed requests through another port is safe. On top of that the gate:
+ *
+ * - for PutObject, CopyObject (destination) and CompleteMultipartUpload evaluates
+ *   `If-None-Match: *` (412 `PreconditionFailed` when the object exists) and `If-Match: <etag>`
+ *   (404 `NoSuchKey` when the object is missing, 412 when its ETag differs), and for CopyObject
+ *   `x-amz-copy-source-if-match` / `-if-none-match` against the source;
+ * - makes check-then-write atomic per key: every write to a key (conditional or not, and deletes)
+ *   holds that key's exclusive lock from the check until s3rver has answered, so two CAS writes
+ *   cannot both see the old ETag;
+ * - evaluates `If-Match` on GET/HEAD (412 when the ETag differs), which s3rver ignores;
+ * - serves small reads consistently: a GET/HEAD holds the key's shared lock until the response is
+ *   buffered, because s3rver writes files in place and a read racing a write could otherwise see a
+ *   truncated body or an ETag that does not match it. Bodies above `consistentReadMaxBytes` are
+ *   streamed without the lock (content objects are immutable; only small documents are rewritten);
+ * - pages ListObjectsV2 itself: s3rver 3.7 builds its continuation tokens with DES, which the
+ *   OpenSSL 3 of Node 17+ no longer offers, so its second page of any listing fails with 500
+ *   InternalError. The gate asks s3rver for the equivalent ListObjects (v1, `marker`) page and
+ *   answers in the v2 shape with its own opaque token.
+ *
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html (If-Match, If-None-Match)
+ */
+import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+/** Options of {@link startConditionalGate}. */
+export interface StartConditionalGateRequest {
+  /** The s3rver instance to forward to. */
+  readonly upstream: { readonly host: string; readonly port: number };
+  /**
+   * Port to listen on: the public S3 port of the local stack. 0 picks a free one.
+   * @default 0
+   */
+  readonly port?: number;
+  /**
+   * Interface to listen on.
+   * @default "127.0.0.1"
+   */
+  readonly host?: string;
+  /**
+   * Largest read response buffered under the key's shared lock, in bytes. Larger bodies stream
+   * without it, so a write to the same key during a long read could be seen half-done.
+   * @default 1048576 (1 MiB)
+   */
+  readonly consistentReadMaxBytes?: number;
+}
+
+/** Counters of what the gate did; read by tests and benchmarks. */
+export interface GateStats {
+  /** Requests forwarded to s3rver. */
+  forwarded: number;
+  /** Writes that carried a condition and were evaluated. */
+  conditionalWrites: number;
+  /** Writes refused with 412 or 404 because a condition did not hold. */
+  refused: number;
+}
+
+/** A running gate. */
+export interface ConditionalGateHandle {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port`: the S3 endpoint clients use. */
+  readonly endpoint: string;
+  readonly stats: Readonly<GateStats>;
+  /** Stop listening, drop connections and upstream sockets. */
+  close(): Promise<void>;
+}
+
+/** Query parameters naming a subresource; a request carrying one is not a plain object read or write. */
+const SUBRESOURCES = new Set([
+  'acl', 'attributes', 'legal-hold', 'partNumber', 'restore', 'retention', 'select', 'tagging', 'torrent', 'uploadId', 'uploads', 'versionId',
+]);
+
+type WriteOperation = { readonly kind: 'put' | 'copy' | 'complete' | 'delete'; readonly lockKey: string; readonly bucket: string; readonly key: string };
+
+type Operation =
+  | WriteOperation
+  | { readonly kind: 'read'; readonly lockKey: string; readonly bucket: string; readonly key: string }
+  | { readonly kind: 'list'; readonly url: URL }
+  | { readonly kind: 'pass' };
+
+function classify(req: IncomingMessage): Operation {
+  const url = new URL(req.url ?? '/', 'http://gate.invalid');
+  const [bucketPart, ...keyParts] = url.pathname.slice(1).split('/');
+  if (bucketPart && keyParts.join('/') === '' && req.method === 'GET' && url.searchParams.get('list-type') === '2') {
+    return { kind: 'list', url };
+  }
+  if (!bucketPart || keyParts.length === 0 || keyParts.join('/') === '') return { kind: 'pass' };
+  let bucket: string;
+  let key: string;
+  try {
+    bucket = decodeURIComponent(bucketPart);
+    key = decodeURIComponent(keyParts.join('/'));
+  } catch {
+    return { kind: 'pass' };
+  }
+  const params = [...url.searchParams.keys()];
+  const lockKey = `${bucket}/${key}`;
+  const hasSubresource = params.some((p) => SUBRESOURCES.has(p));
+  switch (req.method) {
+    case 'PUT':
+      if (hasSubresource) return { kind: 'pass' };
+      return { kind: req.headers['x-amz-copy-source'] ? 'copy' : 'put', lockKey, bucket, key };
+    case 'POST':
+      return url.searchParams.has('uploadId') ? { kind: 'complete', lockKey, bucket, key } : { kind: 'pass' };
+    case 'DELETE':
+      return hasSubresource ? { kind: 'pass' } : { kind: 'delete', lockKey, bucket, key };
+    case 'GET':
+    case 'HEAD':
+      return hasSubresource ? { kind: 'pass' } : { kind: 'read', lockKey, bucket, key };
+    default:
+      return { kind: 'pass' };
+  }
+}
+
+/** A per-key readers-writer lock, granted in arrival order. */
+class KeyLocks {
+  private readonly entries = new Map<string, { readers: number; writer: boolean; queue: { write: boolean; grant: () => void }[] }>();
+
+  acquire(key: string, write: boolean): Promise<() => void> {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { readers: 0, writer: false, queue: [] };
+      this.entries.set(key, entry);
+    }
+    const e = entry;
+    return new Promise((resolve) => {
+      e.queue.push({ write, grant: () => resolve(this.releaser(key, write)) });
+      this.pump(key);
+    });
+  }
+
+  /** Acquire several keys without deadlock: always in sorted order. */
+  async acquireAll(wanted: readonly { key: string; write: boolean }[]): Promise<() => void> {
+    const merged = new Map<string, boolean>();
+    for (const w of wanted) merged.set(w.key, (merged.get(w.key) ?? false) || w.write);
+    const releases: (() => void)[] = [];
+    for (const key of [...merged.keys()].sort()) releases.push(await this.acquire(key, merged.get(key) ?? true));
+    return () => releases.reverse().forEach((release) => release());
+  }
+
+  private releaser(key: string, write: boolean): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const entry = this.entries.get(key);
+      if (!entry) return;
+      if (write) entry.writer = false;
+      else entry.readers -= 1;
+      this.pump(key);
+    };
+  }
+
+  private pump(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    while (entry.queue.length > 0) {
+      const next = entry.queue[0];
+      const free = next.write ? !entry.writer && entry.readers === 0 : !entry.writer;
+      if (!free) break;
+      entry.queue.shift();
+      if (next.write) entry.writer = true;
+      else entry.readers += 1;
+      next.grant();
+    }
+    if (!entry.writer && entry.readers === 0 && entry.queue.length === 0) this.entries.delete(key);
+  }
+}
+
+/** ETags compare without their quotes (and a weak prefix), as S3 does. */
+function sameEtag(a: string, b: string): boolean {
+  const bare = (s: string) => s.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+  return bare(a) === bare(b);
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'expect', 'upgrade', 'te', 'trailer']);
+
+function forwardHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out = forwardHeaders(headers);
+  delete out['transfer-encoding'];
+  return out;
+}
+
+function s3ErrorXml(code: string, message: string, extra: Record<string, string>, requestId: string): string {
+  const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const fields = Object.entries(extra).map(([k, v]) => `<${k}>${escape(v)}</${k}>`).join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escape(message)}</Message>${fields}<RequestId>${requestId}</RequestId><HostId>lup-local-gate</HostId></Error>`;
+}
+
+/** Wait until a request body has been read to its end (or the client went away). */
+function drain(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded) return Promise.resolve();
+  return new Promise((resolve) => {
+    req.on('end', resolve);
+    req.on('close', resolve);
+    req.on('error', () => resolve());
+    req.resume();
+  });
+}
+
+function readAll(stream: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+    stream.on('aborted', () => reject(new Error('upstream response aborted')));
+  });
+}
+
+interface Refusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly extra: Record<string, string>;
+}
+
+const PRECONDITION_MESSAGE = 'At least one of the pre-conditions you specified did not hold';
+
+/**
+ * Start the gate on `host:port`, forwarding to `upstream`. See the file comment for what it adds.
+ *
+ * @example
+ * const s3 = await startS3Server({ directory, bucket: 'lup-local' });
+ * const gate = await startConditionalGate({ upstream: s3, port: 4568 });
+ * const client = createS3Client({ endpoint: gate.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+ */
+export async function startConditionalGate(request: StartConditionalGateRequest): Promise<ConditionalGateHandle> {
+  const host = request.host ?? '127.0.0.1';
+  const consistentReadMaxBytes = request.consistentReadMaxBytes ?? 1024 * 1024;
+  const upstream = request.upstream;
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const locks = new KeyLocks();
+  const stats: GateStats = { forwarded: 0, conditionalWrites: 0, refused: 0 };
+
+  /** Send a request to s3rver; the body is piped from `body` when given. */
+  function send(method: string, path: string, headers: OutgoingHttpHeaders, body?: IncomingMessage): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const up = httpRequest({ host: upstream.host, port: upstream.port, method, path, headers, agent }, resolve);
+      up.on('error', reject);
+      if (body) {
+        body.on('aborted', () => up.destroy(new Error('client aborted the request')));
+        body.pipe(up);
+      } else {
+        up.end();
+      }
+    });
+  }
+
+  /** The current ETag of an object, or `undefined` when it does not exist. */
+  async function currentEtag(bucket: string, key: string): Promise<string | undefined> {
+    const path = `/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    const res = await send('HEAD', path, {});
+    res.resume();
+    if (res.statusCode === 404) return undefined;
+    const etag = res.headers.etag;
+    if (res.statusCode !== 200 || typeof etag !== 'string') {
+      throw new Error(`HEAD ${path} answered ${res.statusCode} without an ETag`);
+    }
+    return etag;
+  }
+
+  function parseCopySource(header: string): { bucket: string; key: string } | undefined {
+    const withoutQuery = header.split('?')[0];
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(withoutQuery);
+    } catch {
+      return undefined;
+    }
+    const trimmed = decoded.startsWith('/') ? decoded.slice(1) : decoded;
+    const slash = trimmed.indexOf('/');
+    if (slash <= 0 || slash === trimmed.length - 1) return undefined;
+    return { bucket: trimmed.slice(0, slash), key: trimmed.slice(slash + 1) };
+  }
+
+  /** Evaluate the write's conditions under the lock; a refusal, or `undefined` to go ahead. */
+  async function evaluate(op: WriteOperation, headers: IncomingHttpHeaders): Promise<Refusal | undefined> {
+    const ifMatch = headerValue(headers['if-match']);
+    const ifNoneMatch = headerValue(headers['if-none-match']);
+    if (op.kind === 'delete') return undefined;
+    if (ifMatch !== undefined && ifNoneMatch !== undefined) {
+      return { status: 501, code: 'NotImplemented', message: 'A header you provided implies functionality that is not implemented', extra: { Header: 'If-Match,If-None-Match' } };
+    }
+    if ((ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') || (ifMatch !== undefined && ifMatch.trim() === '*')) {
+      const header = ifNoneMatch !== undefined ? 'If-None-Match' : 'If-Match';
+      return { status: 501, code: 'NotImplemented', message: 'A header you provided implies functionality that is not implemented', extra: { Header: header } };
+    }
+    if (op.kind === 'copy') {
+      const source = parseCopySource(headerValue(headers['x-amz-copy-source']) ?? '');
+      const sourceIfMatch = headerValue(headers['x-amz-copy-source-if-match']);
+      const sourceIfNoneMatch = headerValue(headers['x-amz-copy-source-if-none-match']);
+      if (source && (sourceIfMatch !== undefined || sourceIfNoneMatch !== undefined)) {
+        stats.conditionalWrites += 1;
+        const sourceEtag = await currentEtag(source.bucket, source.key);
+        if (sourceEtag === undefined) {
+          return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.', extra: { Key: source.key } };
+        }
+        if (sourceIfMatch !== undefined && !sameEtag(sourceIfMatch, sourceEtag)) {
+          return { status: 412, code: 'PreconditionFailed', message: PRECONDITION_MESSAGE, extra: { Condition: 'x-amz-copy-source-If-Match' } };
+        }
+        if (sourceIfNoneMatch !== undefined && sameEtag(sourceIfNoneMatch, sourceEtag)) {
+          return { status: 412, code: 'PreconditionFailed', message: PRECONDITION_MESSAGE, extra: { Condition: 'x-amz-copy-source-If-None-Match' } };
+        }
+      }
+    }
+    if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
+    stats.conditionalWrites += 1;
+    const etag = await currentEtag(op.bucket, op.key);
+    if (ifNoneMatch !== undefined && etag !== undefined) {
+      return { status: 412, code: 'PreconditionFailed', message: PRECONDITION_MESSAGE, extra: { Condition: 'If-None-Match' } };
+    }
+    if (ifMatch !== undefined) {
+      // S3 answers If-Match on a key without a current object with 404 NoSuchKey, not 412.
+      if (etag === undefined) return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.', extra: { Key: op.key } };
+      if (!sameEtag(ifMatch, etag)) {
+        return { status: 412, code: 'PreconditionFailed', message: PRECONDITION_MESSAGE, extra: { Condition: 'If-Match' } };
+      }
+    }
+    return undefined;
+  }
+
+  function refuse(res: ServerResponse, refusal: Refusal): void {
+    stats.refused += 1;
+    const requestId = randomBytes(8).toString('hex').toUpperCase();
+    const body = s3ErrorXml(refusal.code, refusal.message, refusal.extra, requestId);
+    res.writeHead(refusal.status, {
+      'Content-Type': 'application/xml',
+      'Content-Length': Buffer.byteLength(body),
+      'x-amz-request-id': requestId,
+    });
+    res.end(body);
+  }
+
+  function fail(res: ServerResponse, error: unknown): void {
+    if (res.headersSent) {
+      res.destroy(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const body = s3ErrorXml('InternalError', `Local S3 gate: ${message}`, {}, 'GATE');
+    res.writeHead(500, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  async function handleWrite(op: WriteOperation, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const wanted = [{ key: op.lockKey, write: true }];
+    if (op.kind === 'copy') {
+      const source = parseCopySource(headerValue(req.headers['x-amz-copy-source']) ?? '');
+      if (source) wanted.push({ key: `${source.bucket}/${source.key}`, write: false });
+    }
+    const release = await locks.acquireAll(wanted);
+    let answer: { status: number; headers: OutgoingHttpHeaders; body: Buffer } | undefined;
+    let refusal: Refusal | undefined;
+    try {
+      refusal = await evaluate(op, req.headers);
+      if (!refusal) {
+        stats.forwarded += 1;
+        const up = await send(req.method ?? 'PUT', req.url ?? '/', forwardHeaders(req.headers), req);
+        // Buffer s3rver's (small) answer so the lock is not held while a slow client reads it.
+        answer = { status: up.statusCode ?? 502, headers: responseHeaders(up.headers), body: await readAll(up) };
+      }
+    } finally {
+      release();
+    }
+    if (refusal) {
+      await drain(req);
+      refuse(res, refusal);
+    } else if (answer) {
+      answer.headers['content-length'] = answer.body.length;
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+    }
+  }
+
+  async function handleRead(op: Extract<Operation, { kind: 'read' }>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const release = await locks.acquire(op.lockKey, false);
+    let up: IncomingMessage;
+    try {
+      // s3rver ignores If-Match on reads; S3 answers 412, which is what lets a ranged reader
+      // notice that the object was replaced between two ranges.
+      const ifMatch = headerValue(req.headers['if-match']);
+      if (ifMatch !== undefined) {
+        const etag = await currentEtag(op.bucket, op.key);
+        if (etag !== undefined && !sameEtag(ifMatch, etag)) {
+          release();
+          await drain(req);
+          refuse(res, { status: 412, code: 'PreconditionFailed', message: PRECONDITION_MESSAGE, extra: { Condition: 'If-Match' } });
+          return;
+        }
+      }
+      stats.forwarded += 1;
+      up = await send(req.method ?? 'GET', req.url ?? '/', forwardHeaders(req.headers), req);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const length = Number(up.headers['content-length']);
+    if (req.method === 'HEAD' || (Number.isFinite(length) && length <= consistentReadMaxBytes)) {
+      let body: Buffer;
+      try {
+        body = await readAll(up);
+      } finally {
+        release();
+      }
+      const headers = responseHeaders(up.headers);
+      if (req.method !== 'HEAD') headers['content-length'] = body.length;
+      res.writeHead(up.statusCode ?? 502, headers);
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    release();
+    await pipeResponse(up, res);
+  }
+
+  async function handleList(op: Extract<Operation, { kind: 'list' }>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const v2 = op.url.searchParams;
+    const token = v2.get('continuation-token');
+    const marker = token !== null ? decodeListToken(token) : (v2.get('start-after') ?? '');
+    if (marker === undefined) {
+      refuse(res, { status: 400, code: 'InvalidArgument', message: 'The continuation token provided is incorrect', extra: { ArgumentName: 'continuation-token' } });
+      await drain(req);
+      return;
+    }
+    const v1 = new URLSearchParams();
+    for (const [name, value] of v2) {
+      if (!['list-type', 'continuation-token', 'start-after', 'fetch-owner', 'encoding-type'].includes(name)) v1.append(name, value);
+    }
+    if (marker) v1.set('marker', marker);
+    stats.forwarded += 1;
+    const up = await send('GET', `${op.url.pathname}?${v1.toString()}`, forwardHeaders(req.headers), req);
+    const body = (await readAll(up)).toString('utf8');
+    if (up.statusCode !== 200) {
+      const headers = responseHeaders(up.headers);
+      headers['content-length'] = Buffer.byteLength(body);
+      res.writeHead(up.statusCode ?? 502, headers);
+      res.end(body);
+      return;
+    }
+    const xml = listV1ToV2(body, token, token === null ? v2.get('start-after') : null);
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) });
+    res.end(xml);
+  }
+
+  async function handlePass(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    stats.forwarded += 1;
+    const up = await send(req.method ?? 'GET', req.url ?? '/', forwardHeaders(req.headers), req);
+    await pipeResponse(up, res);
+  }
+
+  const server = createServer((req, res) => {
+    const op = classify(req);
+    const handling =
+      op.kind === 'pass'
+        ? handlePass(req, res)
+        : op.kind === 'read'
+          ? handleRead(op, req, res)
+          : op.kind === 'list'
+            ? handleList(op, req, res)
+            : handleWrite(op, req, res);
+    handling.catch((error: unknown) => fail(res, error));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(request.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    host,
+    port,
+    endpoint: `http://${host}:${port}`,
+    stats,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => {
+          agent.destroy();
+          if (error) reject(error);
+          else resolve();
+        });
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const TOKEN_PREFIX = 'lup1.';
+const XML_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" };
+const unescapeXml = (s: string) => s.replace(/&(amp|lt|gt|quot|apos);/g, (m) => XML_ENTITIES[m]);
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The gate's continuation token: the last key of the previous page, opaque to clients. */
+function encodeListToken(lastKey: string): string {
+  return TOKEN_PREFIX + Buffer.from(lastKey, 'utf8').toString('base64url');
+}
+
+function decodeListToken(token: string): string | undefined {
+  if (!token.startsWith(TOKEN_PREFIX)) return undefined;
+  const key = Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8');
+  return key.length > 0 ? key : undefined;
+}
+
+/** Rewrite s3rver's ListObjects (v1) answer into the ListObjectsV2 shape. */
+function listV1ToV2(xml: string, token: string | null, startAfter: string | null): string {
+  const contents = xml.match(/<Contents>[\s\S]*?<\/Contents>/g) ?? [];
+  const truncated = /<IsTruncated>true<\/IsTruncated>/.test(xml);
+  const lastKey = contents.length > 0 ? /<Key>([\s\S]*?)<\/Key>/.exec(contents[contents.length - 1])?.[1] : undefined;
+  let added = `<KeyCount>${contents.length}</KeyCount>`;
+  if (token !== null) added += `<ContinuationToken>${escapeXml(token)}</ContinuationToken>`;
+  if (startAfter) added += `<StartAfter>${escapeXml(startAfter)}</StartAfter>`;
+  if (truncated && lastKey !== undefined) added += `<NextContinuationToken>${encodeListToken(unescapeXml(lastKey))}</NextContinuationToken>`;
+  return xml
+    .replace(/<Marker>[\s\S]*?<\/Marker>|<Marker\/>/, '')
+    .replace(/<NextMarker>[\s\S]*?<\/NextMarker>/, '')
+    .replace(/(<ListBucketResult[^>]*>)/, `$1${added}`);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+function pipeResponse(up: IncomingMessage, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const headers = forwardHeaders(up.headers);
+    res.writeHead(up.statusCode ?? 502, headers);
+    up.pipe(res);
+    up.on('end', resolve);
+    up.on('error', (error) => {
+      res.destroy(error);
+      resolve();
+    });
+    res.on('close', () => {
+      if (!up.readableEnded) up.destroy();
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * The embedded local stack, the default when no AWS target is given: s3rver behind the
+ * conditional-write gate, the event router delivering object-created events to the pipeline's
+ * handlers through the one route table, a recording CDN invalidator and the local CDN.
+ *
+ * ```
+ * client ──► gate (public S3 port) ──► s3rver (ephemeral port, data in <dataDir>/s3/<bucket>/)
+ *                                         │ 'event' (ObjectCreated:Put/Post/Copy)
+ *                                         ▼
+ *                                 event router ──► handlers (resource, archive, manifest, release)
+ * player ──► local CDN (content/, channels/) ──► store ──► gate
+ * ```
+ *
+ * Events come from s3rver itself: it emits one S3-style record per stored object (PutObject,
+ * CopyObject, CompleteMultipartUpload, form POST) after the write, and before it answers the
+ * request, so by the time a client sees its PUT succeed the event is already queued. Writes the
+ * gate refuses never reach s3rver and so never produce an event, as on S3.
+ */
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { RecordingInvalidator } from '../adapters/cdn';
+import { createS3Client } from '../adapters/s3-client';
+import { S3ObjectStore } from '../adapters/s3-store';
+import { startCdnServer, type CdnServerHandle } from './cdn-server';
+import { startConditionalGate, type ConditionalGateHandle } from './conditional-gate';
+import { EventRouter, type EventRouterOptions, type StepHandlers } from './event-router';
+import { LOCAL_S3_CREDENTIALS, startS3Server, type S3ServerHandle } from './s3-server';
+
+export { LOCAL_S3_CREDENTIALS };
+
+/** Default bucket of the local stack. */
+export const LOCAL_BUCKET = 'lup-local';
+
+/** What the handlers of a local stack may use; given to a handler factory. */
+export interface LocalStackContext {
+  readonly bucket: string;
+  readonly store: S3ObjectStore;
+  readonly client: S3Client;
+  readonly invalidator: RecordingInvalidator;
+  /** Base URL of the local CDN, ending in `/`. */
+  readonly cdnBaseUrl: string;
+}
+
+/** Options of {@link startLocalStack}. */
+export interface StartLocalStackRequest extends Omit<EventRouterOptions, 'handlers'> {
+  /** Folder for the stack's data; S3 objects live in `<dataDir>/s3/<bucket>/` and survive restarts. */
+  readonly dataDir: string;
+  /**
+   * Handlers of the pipeline steps, or a function building them from the stack (they usually
+   * need its store and invalidator).
+   */
+  readonly handlers: StepHandlers | ((stack: LocalStackContext) => StepHandlers);
+  /**
+   * Public S3 port (the gate's); 0 picks a free one.
+   * @default 0
+   */
+  readonly s3Port?: number;
+  /**
+   * Local CDN port; 0 picks a free one.
+   * @default 0
+   */
+  readonly cdnPort?: number;
+  /**
+   * Bucket name.
+   * @default "lup-local"
+   */
+  readonly bucket?: string;
+  /**
+   * Origins the local CDN allows cross-origin.
+   * @default ["*"]
+   */
+  readonly corsOrigins?: readonly string[];
+}
+
+/** A running local stack. Call {@link LocalStack.stop} when done. */
+export interface LocalStack {
+  /** S3 endpoint to use with `forcePathStyle` and {@link LOCAL_S3_CREDENTIALS}: the gate. */
+  readonly s3Endpoint: string;
+  /** Base URL of the local CDN, ending in `/`. */
+  readonly cdnBaseUrl: string;
+  readonly bucket: string;
+  /** The client the stack's store uses (through the gate). */
+  readonly client: S3Client;
+  /** The object store, through the gate. */
+  readonly store: S3ObjectStore;
+  readonly invalidator: RecordingInvalidator;
+  readonly router: EventRouter;
+  readonly gate: ConditionalGateHandle;
+  /** Let in-flight deliveries finish, then close every server. Data stays in `dataDir`. */
+  stop(): Promise<void>;
+}
+
+/** Start the embedded local stack. On failure, whatever was started is stopped again. */
+export async function startLocalStack(request: StartLocalStackRequest): Promise<LocalStack> {
+  const { dataDir, handlers, s3Port, cdnPort, corsOrigins, ...routerOptions } = request;
+  const bucket = request.bucket ?? LOCAL_BUCKET;
+  const cleanups: (() => Promise<void>)[] = [];
+  let stopping: Promise<void> | undefined;
+  const stopAll = (): Promise<void> =>
+    (stopping ??= (async () => {
+      for (const cleanup of [...cleanups].reverse()) await cleanup();
+    })());
+  try {
+    const s3: S3ServerHandle = await startS3Server({ directory: join(dataDir, 's3'), bucket });
+    cleanups.push(() => s3.close());
+    const gate = await startConditionalGate({ upstream: s3, port: s3Port ?? 0 });
+    cleanups.push(() => gate.close());
+    const client = createS3Client({ endpoint: gate.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+    cleanups.push(async () => client.destroy());
+    const store = new S3ObjectStore({ client, bucket });
+    const invalidator = new RecordingInvalidator();
+    const cdn: CdnServerHandle = await startCdnServer({ store, corsOrigins, port: cdnPort ?? 0 });
+    cleanups.push(() => cdn.close());
+    const context: LocalStackContext = { bucket, store, client, invalidator, cdnBaseUrl: cdn.baseUrl };
+    const router = new EventRouter({
+      ...routerOptions,
+      handlers: typeof handlers === 'function' ? handlers(context) : handlers,
+    });
+    const unsubscribe = s3.onEvent((event) => {
+      // Only the stack's own bucket is wired to the pipeline, as the CDK notifications are.
+      if (event.Records.every((r) => r.s3.bucket.name === bucket)) router.handleS3Event(event);
+    });
+    cleanups.push(async () => {
+      await router.stop();
+      unsubscribe();
+    });
+    return {
+      s3Endpoint: gate.endpoint,
+      cdnBaseUrl: cdn.baseUrl,
+      bucket,
+      client,
+      store,
+      invalidator,
+      router,
+      gate,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The embedded local stack running the real pipeline: the local S3 server, gate, router and CDN of
+ * `startLocalStack`, with the pipeline's steps as handlers and the sweeper on a timer. This is what
+ * `lup local` serves and what `lup publish` runs in-process when no endpoint is given.
+ */
+import { join } from 'node:path';
+import type { StudioConfig } from '../core/config';
+import { systemClock, type Clock } from '../core/ports';
+import type { LogEvent, PipelineContext } from '../core/pipeline/context';
+import { onArchiveArrived, onManifestArrived, onReleaseRequested, onResourceArrived } from '../core/pipeline/steps';
+import { sweepIncompleteReleases } from '../core/pipeline/sweeper';
+import { startLocalStack, type LocalStack, type StartLocalStackRequest } from './local-stack';
+
+/** Default folder of the local stack's data, relative to the working directory. */
+export const DEFAULT_DATA_DIR = '.lup';
+/** Default ports: fixed, so pointers written by one run stay valid in the next. */
+export const DEFAULT_S3_PORT = 4569;
+export const DEFAULT_CDN_PORT = 4570;
+
+/** Options of {@link startPipelineStack}. */
+export interface StartPipelineStackRequest extends Omit<StartLocalStackRequest, 'handlers'> {
+  /** Studio configuration. @default - development mode */
+  readonly config?: StudioConfig;
+  readonly log?: (event: LogEvent) => void;
+  readonly clock?: Clock;
+  /** How long incomplete releases may wait. @default from the configuration, or 60 minutes */
+  readonly releaseTimeoutMs?: number;
+  /** How often the sweeper runs, in milliseconds; 0 disables it. @default 10000 */
+  readonly sweepIntervalMs?: number;
+}
+
+/** A running pipeline stack. */
+export interface PipelineStack extends LocalStack {
+  readonly context: PipelineContext;
+}
+
+/** Start the local stack with the pipeline wired in. */
+export async function startPipelineStack(request: StartPipelineStackRequest): Promise<PipelineStack> {
+  const { config, log, clock, releaseTimeoutMs, sweepIntervalMs, ...stackRequest } = request;
+  let context: PipelineContext | undefined;
+  const stack = await startLocalStack({
+    ...stackRequest,
+    dataDir: request.dataDir ?? join(process.cwd(), DEFAULT_DATA_DIR),
+    corsOrigins: request.corsOrigins ?? config?.corsOrigins,
+    handlers: (local) => {
+      const ctx: PipelineContext = {
+        store: local.store,
+        cdn: local.invalidator,
+        clock: clock ?? systemClock,
+        config,
+        cdnBaseUrl: local.cdnBaseUrl,
+        releaseTimeoutMs,
+        log,
+      };
+      context = ctx;
+      return {
+        resource: (key) => onResourceArrived(ctx, key),
+        archive: (key) => onArchiveArrived(ctx, key),
+        manifest: (key) => onManifestArrived(ctx, key),
+        release: (key) => onReleaseRequested(ctx, key),
+      };
+    },
+  });
+  const pipeline = context as unknown as PipelineContext;
+  const interval = sweepIntervalMs ?? 10_000;
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const timer = interval > 0
+    ? setInterval(() => {
+      sweeping = sweepIncompleteReleases(pipeline).catch((error: unknown) => log?.({ level: 'error', step: 'sweeper', message: String(error) }));
+    }, interval)
+    : undefined;
+  timer?.unref();
+  return {
+    ...stack,
+    context: pipeline,
+    stop: async () => {
+      if (timer) clearInterval(timer);
+      await sweeping;
+      await stack.stop();
+    },
+  };
+}

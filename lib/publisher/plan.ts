@@ -1,0 +1,141 @@
+/**
+ * What `lup publish` will send: the archives (engine 1.5+) or the loose folder (a manifest and its
+ * hex-named resources), each file hashed once, and checked locally first so that bad content is
+ * refused before a byte is uploaded.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { fileByteSource } from '../adapters/file-source';
+import { algorithmForHexName, createHasher } from '../core/digest';
+import { lupError, type LupError } from '../core/errors';
+import { MANIFEST_NAME } from '../core/keys';
+import type { ValidationPolicy } from '../core/policy';
+import { ResourceDigester } from '../core/resource-header';
+import type { ResourceObservation } from '../core/validate-content';
+import { verifyAgainstManifest, verifyArchive } from '../core/verify-archive';
+
+/** A local file to upload. */
+export interface PlannedFile {
+  /** Name in the upload folder: the archive's file name, the resource's digest, or the manifest name. */
+  readonly name: string;
+  readonly path: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+}
+
+/** An archive with its mount priority. */
+export interface PlannedArchive extends PlannedFile {
+  readonly priority: number;
+}
+
+/** Everything a publish sends. */
+export interface PublishPlan {
+  readonly kind: 'archives' | 'loose';
+  readonly archives: readonly PlannedArchive[];
+  readonly manifest?: PlannedFile;
+  readonly resources: readonly PlannedFile[];
+  /** Non-resource files of a loose folder: reported, not published. */
+  readonly customFiles: readonly string[];
+  /** Problems found by the local check (empty when it was skipped or passed). */
+  readonly errors: readonly LupError[];
+  readonly totalBytes: number;
+}
+
+const ARCHIVE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.zip$/;
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hasher = createHasher('sha256');
+  for await (const chunk of createReadStream(path)) hasher.update(chunk as Buffer);
+  return hasher.digest('hex');
+}
+
+function inputError(path: string, message: string, expected: string): LupError {
+  return lupError({ code: 'INPUT_NOT_FOUND', location: { file: path }, expected, actual: path, message });
+}
+
+/** Sort the given paths into archives or one loose folder; throws `INPUT_NOT_FOUND` / `USAGE_INVALID`. */
+export async function planPublish(paths: readonly string[], options: { precheck: boolean; policy?: ValidationPolicy }): Promise<PublishPlan> {
+  if (paths.length === 0) throw lupError({ code: 'USAGE_INVALID', location: { flag: '<path...>' }, message: 'Name the zip archive(s) or the loose folder to publish.' });
+  const kinds = await Promise.all(paths.map(async (p) => {
+    const s = await stat(p).catch(() => undefined);
+    if (!s) throw inputError(p, `${p} does not exist.`, 'a zip archive or a folder with liveupdate.game.dmanifest');
+    if (s.isDirectory()) return { path: p, dir: true as const };
+    if (p.endsWith('.zip')) return { path: p, dir: false as const, sizeBytes: s.size };
+    throw inputError(p, `${p} is neither a zip archive nor a folder; publish the zip(s) bob wrote, or the folder of loose resources with its manifest.`, 'a .zip file or a folder');
+  }));
+  if (kinds.some((k) => k.dir)) {
+    if (kinds.length > 1) throw lupError({ code: 'USAGE_INVALID', location: { flag: '<path...>' }, expected: 'one loose folder, or zip archives', actual: paths.join(' '), message: 'Publish one loose folder at a time, or only zip archives.' });
+    return planLoose(paths[0], options);
+  }
+  return planArchives(kinds.map((k) => ({ path: k.path, sizeBytes: (k as { sizeBytes: number }).sizeBytes })), options);
+}
+
+async function planArchives(files: { path: string; sizeBytes: number }[], options: { precheck: boolean; policy?: ValidationPolicy }): Promise<PublishPlan> {
+  const names = files.map((f) => basename(f.path));
+  names.forEach((name, i) => {
+    if (!ARCHIVE_NAME.test(name)) throw lupError({ code: 'USAGE_INVALID', location: { file: files[i].path }, expected: 'a file name of letters, digits, ".", "_" or "-" ending in .zip', actual: name, message: `Rename ${name}: archive names become part of URLs.` });
+    if (names.indexOf(name) !== i) throw lupError({ code: 'USAGE_INVALID', location: { file: files[i].path }, expected: 'distinct archive names', actual: name, message: `Two archives are named ${name}.` });
+  });
+  const errors: LupError[] = [];
+  const archives: PlannedArchive[] = [];
+  for (const [i, file] of files.entries()) {
+    if (options.precheck) {
+      const source = await fileByteSource(file.path);
+      try {
+        // With several archives, completeness is judged across all of them by the pipeline.
+        const report = await verifyArchive(source, { policy: { ...options.policy, requireComplete: files.length === 1 }, location: { file: file.path } });
+        errors.push(...report.errors);
+      } finally {
+        await source.close();
+      }
+    }
+    // Mount order = the order given: the first archive gets the highest priority.
+    archives.push({ name: names[i], path: file.path, sizeBytes: file.sizeBytes, sha256: await sha256OfFile(file.path), priority: (files.length - i) * 10 });
+  }
+  return { kind: 'archives', archives, resources: [], customFiles: [], errors, totalBytes: archives.reduce((n, a) => n + a.sizeBytes, 0) };
+}
+
+async function planLoose(dir: string, options: { precheck: boolean; policy?: ValidationPolicy }): Promise<PublishPlan> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const manifests = entries.filter((e) => e.isFile() && e.name.endsWith('.dmanifest')).map((e) => e.name);
+  const manifestName = manifests.includes(MANIFEST_NAME) ? MANIFEST_NAME : manifests.length === 1 ? manifests[0] : undefined;
+  if (!manifestName) {
+    throw inputError(dir, manifests.length === 0
+      ? `${dir} has no ${MANIFEST_NAME}; a loose folder is the manifest and its hex-named resources.`
+      : `${dir} has several manifests (${manifests.join(', ')}) and none is named ${MANIFEST_NAME}.`, `one ${MANIFEST_NAME}`);
+  }
+  const manifestPath = join(dir, manifestName);
+  const manifestBytes = await readFile(manifestPath);
+  const manifest: PlannedFile = { name: MANIFEST_NAME, path: manifestPath, sizeBytes: manifestBytes.length, sha256: createHasher('sha256').update(manifestBytes).digest('hex') };
+  const resources: PlannedFile[] = [];
+  const observations: ResourceObservation[] = [];
+  const customFiles: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isFile() || entry.name === manifestName) continue;
+    const algorithm = algorithmForHexName(entry.name);
+    if (!algorithm) {
+      customFiles.push(entry.name);
+      continue;
+    }
+    const path = join(dir, entry.name);
+    const digester = new ResourceDigester(algorithm);
+    const sha = createHasher('sha256');
+    let sizeBytes = 0;
+    for await (const chunk of createReadStream(path)) {
+      digester.update(chunk as Buffer);
+      sha.update(chunk as Buffer);
+      sizeBytes += (chunk as Buffer).length;
+    }
+    const { header, digest, payloadSizeBytes } = digester.finish();
+    observations.push({ name: entry.name, digest, header, payloadSizeBytes, location: { file: path } });
+    resources.push({ name: entry.name, path, sizeBytes, sha256: sha.digest('hex') });
+  }
+  const errors = options.precheck
+    ? verifyAgainstManifest(manifestBytes, observations, {
+      policy: options.policy ?? {}, location: { file: manifestPath }, requireComplete: false,
+      entryCount: entries.length, totalUncompressedBytes: 0, customFiles,
+    }).errors
+    : [];
+  return { kind: 'loose', archives: [], manifest, resources, customFiles, errors: [...errors], totalBytes: manifest.sizeBytes + resources.reduce((n, r) => n + r.sizeBytes, 0) };
+}

@@ -1,0 +1,162 @@
+/**
+ * `lup publish`: upload a plan to staging in parallel (bounded), skip what is already published
+ * (one listing per content prefix, not a HEAD per object), write the release request last, then
+ * wait for the pipeline's verdict in the upload's status object.
+ */
+import pLimit from 'p-limit';
+import { uploadFile } from '../adapters/s3-uploader';
+import { lupError, type LupErrorData } from '../core/errors';
+import { keys } from '../core/keys';
+import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../core/release-request';
+import { encodeDocument } from '../core/release-record';
+import { isTerminal, type UploadState, type UploadStatus } from '../core/upload-status';
+import type { Target } from '../cli/target';
+import type { PlannedFile, PublishPlan } from './plan';
+
+/** Progress of a publish, for the progress bar. */
+export interface PublishProgress {
+  readonly phase: 'uploading' | 'waiting';
+  readonly loadedBytes: number;
+  readonly totalBytes: number;
+  readonly objectsDone: number;
+  readonly objectsTotal: number;
+}
+
+/** Options of {@link publishPlan}. */
+export interface PublishRequest {
+  readonly target: Target;
+  readonly plan: PublishPlan;
+  readonly game: string;
+  readonly channel: string;
+  /** Upload folder id. @default - a new time-based id */
+  readonly upload?: string;
+  /** Uploads in flight at once; each holds one socket and, for small files, the file in memory. @default 32 */
+  readonly concurrency?: number;
+  readonly note?: string;
+  /** Development mode: base64 DER public key to pin at the game's first release. */
+  readonly publicKey?: string;
+  /** How long to wait for the pipeline's verdict. @default 300000 */
+  readonly timeoutMs?: number;
+  readonly onProgress?: (progress: PublishProgress) => void;
+  /** Time source for the upload id and waiting. @default Date */
+  readonly now?: () => Date;
+}
+
+/** The outcome of a publish. */
+export interface PublishResult {
+  readonly state: UploadState | 'timeout';
+  readonly game: string;
+  readonly channel: string;
+  readonly upload: string;
+  readonly releaseId?: string;
+  readonly sequence?: number;
+  readonly pointerPath: string;
+  readonly pointerUrl?: string;
+  readonly uploaded: { readonly objects: number; readonly bytes: number };
+  readonly skipped: { readonly objects: number; readonly bytes: number };
+  readonly errors: readonly LupErrorData[];
+  readonly missing?: readonly string[];
+}
+
+/** A new upload id: sortable by time, unique enough for concurrent CI jobs. */
+export function newUploadId(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase();
+  return `${stamp}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+async function alreadyPublished(target: Target, plan: PublishPlan, game: string): Promise<Set<string>> {
+  const published = new Set<string>();
+  if (plan.kind === 'archives') {
+    for (const o of await target.store.list(`${keys.contentPrefix(game)}archives/`)) published.add(o.key);
+  } else {
+    for (const o of await target.store.list(keys.resourcesPrefix(game))) published.add(o.key);
+    for (const o of await target.store.list(`${keys.contentPrefix(game)}manifests/`)) published.add(o.key);
+  }
+  return published;
+}
+
+/** Publish a plan and wait for the pipeline's verdict. */
+export async function publishPlan(request: PublishRequest): Promise<PublishResult> {
+  const { target, plan, game, channel } = request;
+  const now = request.now ?? (() => new Date());
+  const upload = request.upload ?? newUploadId(now());
+  const published = await alreadyPublished(target, plan, game);
+  // Content already verified under content/ is not sent again: the pipeline counts it by digest.
+  const contentKey = (file: PlannedFile, kind: 'archive' | 'resource' | 'manifest'): string =>
+    kind === 'archive' ? keys.archive(game, file.sha256) : kind === 'resource' ? keys.resource(game, file.name) : keys.manifest(game, file.sha256);
+  const candidates: { file: PlannedFile; kind: 'archive' | 'resource' | 'manifest' }[] = [
+    ...plan.archives.map((file) => ({ file, kind: 'archive' as const })),
+    ...plan.resources.map((file) => ({ file, kind: 'resource' as const })),
+    ...(plan.manifest ? [{ file: plan.manifest, kind: 'manifest' as const }] : []),
+  ];
+  const toSend = candidates.filter((c) => !published.has(contentKey(c.file, c.kind)));
+  const skipped = candidates.filter((c) => published.has(contentKey(c.file, c.kind)));
+  const totalBytes = toSend.reduce((n, c) => n + c.file.sizeBytes, 0);
+  let loadedBytes = 0;
+  let objectsDone = 0;
+  const report = (phase: PublishProgress['phase']): void =>
+    request.onProgress?.({ phase, loadedBytes, totalBytes, objectsDone, objectsTotal: toSend.length });
+  report('uploading');
+  const limit = pLimit(request.concurrency ?? 32);
+  await Promise.all(toSend.map(({ file }) => limit(async () => {
+    let counted = 0;
+    await uploadFile({
+      client: target.client, bucket: target.bucket, key: keys.staged(game, upload, file.name), path: file.path, sizeBytes: file.sizeBytes,
+      onProgress: (loaded) => {
+        loadedBytes += loaded - counted;
+        counted = loaded;
+        report('uploading');
+      },
+    });
+    objectsDone += 1;
+    report('uploading');
+  })));
+  const releaseRequest: ReleaseRequest = {
+    schemaVersion: RELEASE_REQUEST_SCHEMA_VERSION,
+    game,
+    upload,
+    channel,
+    kind: plan.kind,
+    archives: plan.archives.map((a) => ({ name: a.name, sha256: a.sha256, sizeBytes: a.sizeBytes, priority: a.priority })),
+    ...(plan.manifest ? { manifestSha256: plan.manifest.sha256 } : {}),
+    ...(request.publicKey ? { publicKey: request.publicKey } : {}),
+    requestedAt: now().toISOString(),
+    ...(request.note ? { note: request.note } : {}),
+  };
+  // The request goes last: the pipeline releases only what it names, once all of it is verified.
+  await uploadFile({ client: target.client, bucket: target.bucket, key: keys.releaseRequest(game, upload), body: encodeDocument(releaseRequest), sizeBytes: 0, contentType: 'application/json' });
+  report('waiting');
+  const status = await waitForVerdict(target, game, upload, request.timeoutMs ?? 300_000, now);
+  const pointerPath = keys.pointer(game, channel);
+  return {
+    // Embedded: after the router is idle nothing more will happen, so a non-terminal state is final.
+    state: status && (isTerminal(status.state) || target.embedded) ? status.state : 'timeout',
+    game,
+    channel,
+    upload,
+    releaseId: status?.releaseId,
+    sequence: status?.sequence,
+    pointerPath,
+    pointerUrl: target.cdnBaseUrl ? `${target.cdnBaseUrl}${pointerPath}` : undefined,
+    uploaded: { objects: toSend.length, bytes: totalBytes },
+    skipped: { objects: skipped.length, bytes: skipped.reduce((n, c) => n + c.file.sizeBytes, 0) },
+    errors: status?.errors ?? [lupError({ code: 'RELEASE_INCOMPLETE', message: 'The pipeline wrote no status for the upload.' }).toJSON()],
+    missing: status?.missing,
+  };
+}
+
+/** Poll the status object until it is terminal (the embedded stack is awaited directly). */
+async function waitForVerdict(target: Target, game: string, upload: string, timeoutMs: number, now: () => Date): Promise<UploadStatus | undefined> {
+  const key = keys.status(game, upload);
+  const deadline = now().getTime() + timeoutMs;
+  let delayMs = 100;
+  for (;;) {
+    if (target.embedded) await target.embedded.router.idle();
+    const object = await target.store.get(key);
+    const status = object ? (JSON.parse(Buffer.from(object.body).toString('utf8')) as UploadStatus) : undefined;
+    if (status && isTerminal(status.state)) return status;
+    if (target.embedded || now().getTime() >= deadline) return status;
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    delayMs = Math.min(delayMs * 2, 1000);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Test fixture: s3rver in a fresh temp folder behind the conditional-write gate, both on
+ * ephemeral ports, and a store talking to the gate. `close()` stops everything and removes the folder.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lib/adapters/s3-client';
+import { S3ObjectStore } from '../../lib/adapters/s3-store';
+import { startConditionalGate, type ConditionalGateHandle } from '../../lib/local/conditional-gate';
+import { LOCAL_S3_CREDENTIALS, startS3Server, type S3ServerHandle } from '../../lib/local/s3-server';
+
+export interface LocalS3 {
+  readonly dir: string;
+  readonly bucket: string;
+  readonly s3: S3ServerHandle;
+  readonly gate: ConditionalGateHandle;
+  readonly client: S3Client;
+  readonly store: S3ObjectStore;
+  close(): Promise<void>;
+}
+
+export async function makeTempDir(prefix = 'lup-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function startLocalS3(bucket = 'lup-test'): Promise<LocalS3> {
+  const dir = await makeTempDir();
+  const s3 = await startS3Server({ directory: dir, bucket });
+  const gate = await startConditionalGate({ upstream: s3 });
+  const client = createS3Client({ endpoint: gate.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+  const store = new S3ObjectStore({ client, bucket });
+  return {
+    dir,
+    bucket,
+    s3,
+    gate,
+    client,
+    store,
+    async close() {
+      client.destroy();
+      await gate.close();
+      await s3.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
