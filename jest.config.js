@@ -3,6 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: 'tsconfig.json' }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
+  // The SDK's notice that Node 20 support ends in 2027 (README: "Requirements") is not a test failure.
+  setupFiles: ['<rootDir>/test/setup-env.js'],
   testTimeout: 60000,
 };

@@ -102,6 +102,8 @@ interface Expectation {
   readonly cacheControl: string;
   readonly sha256?: string;
   readonly sizeBytes?: number;
+  /** What a 404 means for this object, and the way out. */
+  readonly whenMissing?: string;
 }
 
 /** A finished download: what was measured. */
@@ -164,8 +166,8 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
       mismatch(
         path,
         response.status === 404
-          ? `the ${what} is missing: the pointer references an object the CDN does not serve. Roll the channel back (lup rollback) or publish again.`
-          : `the ${what} was not served.`,
+          ? `the ${what} is missing: ${expect.whenMissing ?? `the pointer references an object the CDN does not serve; roll the channel back (lup rollback --game ${game} --channel ${channel}) or publish again.`}`
+          : `the ${what} was not served; check that --cdn is the CDN of this stack.`,
         'HTTP 200', `HTTP ${response.status}${response.status === 404 ? ' (missing)' : ''}`,
       );
       return undefined;
@@ -183,11 +185,18 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
           hasher.update(chunk);
           sizeBytes += chunk.byteLength;
           bytesDownloaded += chunk.byteLength;
-          if (sink) await sink(chunk);
+          if (sink) {
+            try {
+              await sink(chunk);
+            } catch (error) {
+              throw new LocalFailure(error);
+            }
+          }
         }
       }
     } catch (cause) {
-      if (isLupError(cause)) throw cause;
+      // A local failure (disk full) is ours, not the CDN's: it fails the run instead of being a mismatch.
+      if (cause instanceof LocalFailure) throw cause.error;
       mismatch(path, `the download of the ${what} broke off.`, `${expect.sizeBytes ?? 'all'} bytes`, `${sizeBytes} bytes, then ${describe(cause)}`, {}, cause);
       return undefined;
     }
@@ -211,7 +220,10 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
   // 1. The pointer: one GET tells the client everything to fetch.
   const pointerChunks: Uint8Array[] = [];
   let pointerBytes = 0;
-  const pointerDownload = await download({ path: pointerPath, what: 'channel pointer', cacheControl: CHANNEL_CACHE.cacheControl }, (chunk) => {
+  const pointerDownload = await download({
+    path: pointerPath, what: 'channel pointer', cacheControl: CHANNEL_CACHE.cacheControl,
+    whenMissing: `nothing was released to channel "${channel}" of game "${game}", or a name is misspelled; list the channels with \`lup status --game ${game}\`.`,
+  }, (chunk) => {
     pointerBytes += chunk.byteLength;
     if (pointerBytes <= MAX_POINTER_BYTES) pointerChunks.push(chunk);
   });
@@ -238,9 +250,13 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
     });
     checked(manifestPath);
     if (!got) return undefined;
+    if (size > MAX_MANIFEST_BYTES) {
+      mismatch(manifestPath, 'the manifest is larger than any Defold build produces.', `at most ${MAX_MANIFEST_BYTES} bytes`, `${size} bytes`);
+      return undefined;
+    }
     let manifest: Manifest;
     try {
-      manifest = decodeManifest(size > MAX_MANIFEST_BYTES ? new Uint8Array(size) : Buffer.concat(chunks), { key: manifestPath });
+      manifest = decodeManifest(Buffer.concat(chunks), { key: manifestPath });
     } catch (error) {
       if (!isLupError(error)) throw error;
       finding(manifestPath, error);
@@ -276,7 +292,9 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
         mismatch(first.a.path, `the manifest inside archive ${first.a.name} is not the manifest the pointer names.`,
           `SHA-256 ${pointer.manifest.sha256}`, `SHA-256 ${first.r.manifestSha256}`, { entry: 'liveupdate.game.dmanifest' });
       }
-      if (ranked.every((o) => o.r)) {
+      // Only when every archive was read to the end: a broken one was reported already, and its
+      // unread entries would show up again as missing.
+      if (ranked.every((o) => o.r?.resources)) {
         const inArchives = new Set(ranked.flatMap((o) => o.r?.resources ?? []));
         const missing = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))].filter((h) => !inArchives.has(h));
         if (missing.length > 0) {
@@ -315,7 +333,8 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
     return { name: digest, digest: actual, header, payloadSizeBytes, location: { key: path } };
   }
 
-  async function verifyServedArchive(archive: ReleasedArchive, dir: string): Promise<{ manifestSha256?: string; resources: readonly string[] } | undefined> {
+  /** Download and verify one archive; `resources` is known only when every entry could be read. */
+  async function verifyServedArchive(archive: ReleasedArchive, dir: string): Promise<{ manifestSha256?: string; resources?: readonly string[] } | undefined> {
     const file = join(dir, `${archive.sha256}.zip`);
     const out = createWriteStream(file);
     const written = new Promise<void>((resolve, reject) => {
@@ -336,12 +355,17 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
     try {
       const report = await verifyArchive(source, { location: { key: archive.path }, policy: { requireComplete: false } });
       for (const error of report.errors) finding(archive.path, error);
-      return { manifestSha256: report.manifestSha256, resources: report.resources };
+      return { manifestSha256: report.manifestSha256, resources: report.manifest ? report.resources : undefined };
     } finally {
       await source.close();
       checked(archive.path);
     }
   }
+}
+
+/** Wraps an error of the local side of a download, so it is not taken for a broken download. */
+class LocalFailure {
+  constructor(readonly error: unknown) {}
 }
 
 /** True when both lists hold the same strings, in any order. */

@@ -23,8 +23,38 @@ import legacyDescriptor from './proto/liveupdate_ddf_legacy.json';
 protobuf.util.Long = Long;
 protobuf.configure();
 
-const v5 = protobuf.Root.fromJSON(v5Descriptor as protobuf.INamespace);
-const legacy = protobuf.Root.fromJSON(legacyDescriptor as protobuf.INamespace);
+/**
+ * The descriptor with every enum-typed field read as a plain int32 (the same varint on the wire).
+ * protobufjs treats proto2 enums as closed: an undefined value (say resource_hash_algorithm = 7)
+ * is dropped as an unknown field and the decode then fails with "missing required", so the
+ * manifest rules could never report the algorithm. Raw numbers let them report it.
+ */
+function withRawEnums(descriptor: unknown): protobuf.INamespace {
+  const copy = JSON.parse(JSON.stringify(descriptor)) as protobuf.INamespace;
+  const enums = new Map<string, Record<string, number>>();
+  const types: protobuf.IType[] = [];
+  const walk = (ns: protobuf.INamespace): void => {
+    for (const [name, nested] of Object.entries(ns.nested ?? {})) {
+      if ('values' in nested) enums.set(name, (nested as protobuf.IEnum).values);
+      if ('fields' in nested) types.push(nested as protobuf.IType);
+      walk(nested as protobuf.INamespace);
+    }
+  };
+  walk(copy);
+  for (const type of types) {
+    for (const field of Object.values(type.fields) as (protobuf.IField & { options?: Record<string, unknown> })[]) {
+      const values = enums.get(field.type);
+      if (!values) continue;
+      field.type = 'int32';
+      const fallback = field.options?.default;
+      if (typeof fallback === 'string' && field.options) field.options.default = values[fallback];
+    }
+  }
+  return copy;
+}
+
+const v5 = protobuf.Root.fromJSON(withRawEnums(v5Descriptor));
+const legacy = protobuf.Root.fromJSON(withRawEnums(legacyDescriptor));
 const V5_FILE = v5.lookupType('dmLiveUpdateDDF.ManifestFile');
 const V5_DATA = v5.lookupType('dmLiveUpdateDDF.ManifestData');
 const LEGACY_FILE = legacy.lookupType('dmLiveUpdateDDFLegacy.ManifestFile');

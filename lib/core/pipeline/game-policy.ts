@@ -36,6 +36,19 @@ export interface GameRules {
   readonly autoReleaseChannel?: string;
 }
 
+// A pin is written once (create-only) and never changes, so a pin once read is kept per store.
+const pinCache = new WeakMap<object, Map<string, GamePin>>();
+
+async function readPin(context: PipelineContext, game: string): Promise<GamePin | undefined> {
+  const cache = pinCache.get(context.store) ?? new Map<string, GamePin>();
+  pinCache.set(context.store, cache);
+  const cached = cache.get(game);
+  if (cached) return cached;
+  const pin = (await readJson<GamePin>(context.store, keys.gamePin(game)))?.value;
+  if (pin) cache.set(game, pin);
+  return pin;
+}
+
 /** Resolve a game's rules; `GAME_UNKNOWN` when a configured studio has no such game. */
 export async function resolveGame(context: PipelineContext, game: string): Promise<{ ok: true; rules: GameRules } | { ok: false; error: LupError }> {
   if (context.config) {
@@ -55,7 +68,7 @@ export async function resolveGame(context: PipelineContext, game: string): Promi
   if (!isValidId(game)) {
     return { ok: false, error: lupError({ code: 'GAME_UNKNOWN', location: { field: 'game' }, expected: 'a lowercase id', actual: game, message: `"${game}" is not a usable game id.` }) };
   }
-  const pin = (await readJson<GamePin>(context.store, keys.gamePin(game)))?.value;
+  const pin = await readPin(context, game);
   return {
     ok: true,
     rules: {
@@ -65,6 +78,19 @@ export async function resolveGame(context: PipelineContext, game: string): Promi
       autoReleaseChannel: DEVELOPMENT_AUTO_RELEASE_CHANNEL,
     },
   };
+}
+
+/**
+ * Is the game one this deployment serves? Cheaper than {@link resolveGame} (reads nothing), for the
+ * resource step, which needs no policy: a resource is verified by its own name.
+ */
+export function checkGameKnown(context: PipelineContext, game: string): LupError | undefined {
+  if (context.config ? findGame(context.config, game) : isValidId(game)) return undefined;
+  return lupError({
+    code: 'GAME_UNKNOWN', location: { field: 'game' },
+    expected: context.config ? `one of ${context.config.games.map((g) => g.id).join(', ')}` : 'a lowercase id', actual: game,
+    message: `Game "${game}" is not configured in this studio's stack; add it to the studio configuration and deploy.`,
+  });
 }
 
 /** Check a channel name against the game's configuration. */
@@ -100,12 +126,19 @@ export function checkPin(rules: GameRules, manifest: Manifest): LupError[] {
   return errors;
 }
 
-/** Development mode: pin the game at its first release (a no-op when pinned or configured). */
-export async function pinGame(context: PipelineContext, rules: GameRules, manifest: Manifest, releaseId: string, publicKey?: string): Promise<void> {
-  if (rules.config || rules.pin) return;
-  await createJson(context.store, keys.gamePin(rules.game), {
+/**
+ * Development mode: pin the game at its first release (a no-op when pinned or configured). Two
+ * first releases may race: the pin is create-only, so the loser reads the winner's pin and is
+ * checked against it. Returns the pin's verdict on this manifest.
+ */
+export async function pinGame(context: PipelineContext, rules: GameRules, manifest: Manifest, releaseId: string, publicKey?: string): Promise<LupError[]> {
+  if (rules.config || rules.pin) return [];
+  const pin: GamePin = {
     schemaVersion: 1, projectIdentifier: manifest.projectIdentifier, publicKey, pinnedAt: context.clock.now().toISOString(), releaseId,
-  } satisfies GamePin);
+  };
+  if (await createJson(context.store, keys.gamePin(rules.game), pin)) return [];
+  const winner = (await readJson<GamePin>(context.store, keys.gamePin(rules.game)))?.value;
+  return checkPin({ ...rules, pin: winner }, manifest);
 }
 
 /** The SHA-1 project identifier of a title (re-exported for messages and tests). */

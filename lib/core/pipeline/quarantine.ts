@@ -6,6 +6,7 @@ import type { LupError } from '../errors';
 import { EDITOR_UPLOAD, keys } from '../keys';
 import { log, type PipelineContext } from './context';
 import { createJson } from './documents';
+import { discardReleaseRequest } from './release';
 import { updateStatus } from './status';
 
 /** Move a staged object to quarantine and mark its upload refused. Idempotent. */
@@ -28,6 +29,7 @@ export async function quarantine(
   // The editor reuses one upload folder for every publish: its status stays open for the next one.
   await updateStatus(context, game, upload, { state: upload === EDITOR_UPLOAD ? undefined : 'refused', message: `${name} refused by the ${step} step`, errors });
   if (source) await context.store.delete(key);
+  await discardReleaseRequest(context, game, upload);
   for (const error of errors.slice(0, 5)) {
     log(context, { level: 'warn', step, game, upload, key, code: error.code, message: error.message });
   }

@@ -174,12 +174,16 @@ export async function tryRelease(context: PipelineContext, game: string, upload:
   const rules = resolved.rules;
   const editor = upload === EDITOR_UPLOAD;
   const statusUpload = editor ? undefined : upload;
+  // Cheapest check first: while staged content still waits for its step, that step will try again.
+  const busy = await stagingBusy(context, game, upload);
+  if (busy && !editor) return { state: 'waiting', reason: 'staged content still being verified' };
   if (statusUpload) {
     const status = await readStatus(context, game, statusUpload);
     if (status && isTerminal(status.state)) {
-      return status.state === 'live'
-        ? { state: 'live', releaseId: status.releaseId ?? upload, sequence: status.sequence ?? 0 }
-        : { state: 'refused', errors: [] };
+      if (status.state === 'live') return { state: 'live', releaseId: status.releaseId ?? upload, sequence: status.sequence ?? 0 };
+      // Refused by a step before the request arrived (or timed out): the request is discarded too.
+      await discardReleaseRequest(context, game, upload);
+      return { state: 'refused', errors: [] };
     }
   }
   let request: ReleaseRequest | undefined;
@@ -199,7 +203,6 @@ export async function tryRelease(context: PipelineContext, game: string, upload:
     const channelError = checkChannel(rules, request.channel);
     if (channelError) return finishRefused(context, game, upload, [channelError]);
   }
-  const busy = await stagingBusy(context, game, upload);
   const assembled = request ? await assembleFromRequest(context, request, busy) : await assembleEditor(context, rules, busy);
   if (!assembled.ok) {
     if (assembled.attempt.state === 'refused') return finishRefused(context, game, upload, [...assembled.attempt.errors]);
@@ -220,7 +223,8 @@ export async function tryRelease(context: PipelineContext, game: string, upload:
     await updateStatus(context, game, statusKey, { state: 'verified', releaseId: assembly.releaseId, message: 'verified; the game has no autoReleaseChannel, so nothing was released' });
     return { state: 'verified', releaseId: assembly.releaseId };
   }
-  await pinGame(context, rules, manifest, assembly.releaseId, assembly.publicKey);
+  const raceErrors = await pinGame(context, rules, manifest, assembly.releaseId, assembly.publicKey);
+  if (raceErrors.length > 0) return finishRefused(context, game, statusKey, raceErrors);
   const release = await writeReleaseRecord(context, game, upload, assembly);
   const { pointer } = await flipChannel(context, { game, channel: assembly.channel, release, requestId: assembly.requestId, cause: 'release' });
   const sequence = pointer.history.find((h) => h.requestId === assembly.requestId)?.sequence ?? pointer.sequence;
@@ -256,14 +260,19 @@ async function writeReleaseRecord(context: PipelineContext, game: string, upload
   return existing?.value ?? record;
 }
 
+/** Move a refused upload's release request out of staging (kept in quarantine for operators). */
+export async function discardReleaseRequest(context: PipelineContext, game: string, upload: string): Promise<void> {
+  if (upload === EDITOR_UPLOAD) return;
+  const request = await context.store.head(keys.releaseRequest(game, upload));
+  if (!request) return;
+  await context.store.copy(keys.releaseRequest(game, upload), keys.quarantine(game, upload, RELEASE_REQUEST_NAME), { sourceIfMatch: request.etag });
+  await context.store.delete(keys.releaseRequest(game, upload));
+}
+
 async function finishRefused(context: PipelineContext, game: string, upload: string, errors: LupError[]): Promise<ReleaseAttempt> {
   if (upload !== EDITOR_UPLOAD) {
     await updateStatus(context, game, upload, { state: 'refused', errors, message: 'release refused' });
-    const request = await context.store.head(keys.releaseRequest(game, upload));
-    if (request) {
-      await context.store.copy(keys.releaseRequest(game, upload), keys.quarantine(game, upload, RELEASE_REQUEST_NAME), { sourceIfMatch: request.etag });
-      await context.store.delete(keys.releaseRequest(game, upload));
-    }
+    await discardReleaseRequest(context, game, upload);
   }
   for (const error of errors.slice(0, 5)) log(context, { level: 'warn', step: 'release', game, upload, code: error.code, message: error.message });
   return { state: 'refused', errors };

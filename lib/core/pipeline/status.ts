@@ -24,9 +24,11 @@ export interface StatusChange {
 
 /** Apply a change unless the upload already reached a terminal state. Returns the resulting status. */
 export async function updateStatus(context: PipelineContext, game: string, upload: string, change: StatusChange): Promise<UploadStatus | undefined> {
-  const at = context.clock.now().toISOString();
   const result = await updateJson<UploadStatus>(context.store, keys.status(game, upload), (current) => {
     if (current && isTerminal(current.state)) return undefined;
+    // Many events of one upload report the same progress; writing it again only adds contention.
+    if (current && change.state === undefined && !change.errors?.length && current.events.at(-1)?.message === change.message) return undefined;
+    const at = context.clock.now().toISOString();
     const base: UploadStatus = current ?? {
       schemaVersion: STATUS_SCHEMA_VERSION, game, upload, state: 'pending', errors: [], events: [], createdAt: at, updatedAt: at,
     };

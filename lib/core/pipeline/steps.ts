@@ -14,7 +14,7 @@ import { validateManifest } from '../validate-manifest';
 import { verifyArchive } from '../verify-archive';
 import { log, type PipelineContext } from './context';
 import { createJson, updateJson } from './documents';
-import { checkPin, resolveGame } from './game-policy';
+import { checkGameKnown, checkPin, resolveGame } from './game-policy';
 import { quarantine } from './quarantine';
 import { manifestReceiptOf, writeArchiveReceipt, writeManifestReceipt } from './receipts';
 import { editorReleaseId, tryRelease, type EditorCandidate, type ReleaseAttempt } from './release';
@@ -39,6 +39,18 @@ async function publishContent(context: PipelineContext, from: string, etag: stri
   }
 }
 
+/** Resources up to this size are verified and written from memory; larger ones are copied. */
+export const MAX_BUFFERED_RESOURCE_BYTES = 8 * 1024 * 1024;
+
+/** Write verified bytes to their content key, create-only; an existing object is the same bytes. */
+async function putContent(context: PipelineContext, to: string, body: Uint8Array, contentType: string): Promise<void> {
+  try {
+    await context.store.put(to, body, { ifNoneMatch: '*', cacheControl: CONTENT_CACHE.cacheControl, contentType });
+  } catch (error) {
+    if (!(isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED')) throw error;
+  }
+}
+
 async function releaseAfter(context: PipelineContext, game: string, upload: string): Promise<ReleaseAttempt | undefined> {
   // Cheap guard before the full attempt: nothing can complete without a request (or an editor manifest).
   const marker = upload === EDITOR_UPLOAD ? keys.editorCandidate(game) : keys.releaseRequest(game, upload);
@@ -50,8 +62,8 @@ async function releaseAfter(context: PipelineContext, game: string, upload: stri
 export async function onResourceArrived(context: PipelineContext, key: string): Promise<void> {
   const s = staged(context, key, 'resource');
   if (!s) return;
-  const game = await resolveGame(context, s.game);
-  if (!game.ok) return quarantine(context, s, [game.error], 'resource');
+  const unknownGame = checkGameKnown(context, s.game);
+  if (unknownGame) return quarantine(context, s, [unknownGame], 'resource');
   const target = keys.resource(s.game, s.name);
   const algorithm = algorithmForHexName(s.name);
   if (!algorithm) {
@@ -61,14 +73,27 @@ export async function onResourceArrived(context: PipelineContext, key: string): 
       message: `"${s.name}" is not a resource name: LiveUpdate resources are named by the hex digest of their payload.`,
     })], 'resource');
   }
-  if (!(await context.store.head(target))) {
-    const object = await context.store.getStream(key);
-    if (!object) return; // a duplicate event: the first one already moved it
-    const digester = new ResourceDigester(algorithm);
-    for await (const chunk of object.body) digester.update(chunk);
-    const { header, digest, payloadSizeBytes } = digester.finish();
-    const error = checkResourceIdentity({ name: s.name, digest, header, payloadSizeBytes, location: { key } });
-    if (error) return quarantine(context, s, [error], 'resource');
+  const object = await context.store.getStream(key);
+  if (!object) return; // a duplicate event: the first one already moved it
+  const digester = new ResourceDigester(algorithm);
+  // Small resources (nearly all) are kept while hashing and written from memory: the bytes served
+  // are then exactly the bytes verified, in one request. Large ones are copied server-side, pinned
+  // to the verified version by the source ETag.
+  const chunks: Uint8Array[] = [];
+  let buffered = 0;
+  for await (const chunk of object.body) {
+    digester.update(chunk);
+    if (buffered <= MAX_BUFFERED_RESOURCE_BYTES) {
+      chunks.push(chunk);
+      buffered += chunk.length;
+    }
+  }
+  const { header, digest, payloadSizeBytes } = digester.finish();
+  const error = checkResourceIdentity({ name: s.name, digest, header, payloadSizeBytes, location: { key } });
+  if (error) return quarantine(context, s, [error], 'resource');
+  if (buffered <= MAX_BUFFERED_RESOURCE_BYTES) {
+    await putContent(context, target, Buffer.concat(chunks), 'application/octet-stream');
+  } else {
     await publishContent(context, key, object.info.etag, target, 'application/octet-stream');
   }
   await context.store.delete(key);
@@ -105,7 +130,7 @@ export async function onManifestArrived(context: PipelineContext, key: string): 
   }
   if (errors.length > 0 || !manifest) return quarantine(context, s, errors, 'manifest');
   const sha256 = createHasher('sha256').update(object.body).digest('hex');
-  await publishContent(context, key, object.etag, keys.manifest(s.game, sha256), 'application/octet-stream');
+  await putContent(context, keys.manifest(s.game, sha256), object.body, 'application/octet-stream');
   const at = context.clock.now().toISOString();
   await writeManifestReceipt(context, s.game, manifestReceiptOf(manifest, sha256, object.body.length, at));
   if (s.upload === EDITOR_UPLOAD) {
@@ -143,13 +168,7 @@ export async function onArchiveArrived(context: PipelineContext, key: string): P
   }
   const at = context.clock.now().toISOString();
   await publishContent(context, key, opened.info.etag, keys.archive(s.game, sha256), 'application/zip');
-  try {
-    await context.store.put(keys.manifest(s.game, report.manifestSha256), report.manifestBytes, {
-      ifNoneMatch: '*', cacheControl: CONTENT_CACHE.cacheControl, contentType: 'application/octet-stream',
-    });
-  } catch (error) {
-    if (!(isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED')) throw error;
-  }
+  await putContent(context, keys.manifest(s.game, report.manifestSha256), report.manifestBytes, 'application/octet-stream');
   const manifestReceipt = manifestReceiptOf(report.manifest, report.manifestSha256, report.manifestBytes.length, at);
   await writeManifestReceipt(context, s.game, manifestReceipt);
   await writeArchiveReceipt(context, s.game, {

@@ -1,0 +1,96 @@
+/**
+ * What the operator commands (`status`, `releases`, `promote`, `rollback`, `gc`, `verify`) share:
+ * checking id flags, opening and always closing the target, printing `--json` and failures.
+ */
+import { randomBytes } from 'node:crypto';
+import { formatError, isLupError, type LupError } from '../core/errors';
+import { isValidId, keys } from '../core/keys';
+import type { ObjectStore } from '../core/ports';
+import { POINTER_SCHEMA_VERSION, parseDocument, type ChannelPointer } from '../core/release-record';
+import { EXIT, UsageError, type CliIo } from './io';
+import { openTarget, type Target, type TargetOptions } from './target';
+
+/** The value of an id flag (`--game`, `--channel`, …), or a usage error naming the flag and the rule. */
+export function requireId(flag: string, value: string | undefined, example: string): string {
+  if (value === undefined) throw new UsageError(`${flag} is required, for example ${flag} ${example}.`);
+  if (!isValidId(value)) {
+    throw new UsageError(`${flag} "${value}" is not a valid id: use lowercase letters, digits, "-", "_" and "." (at most 63 characters, starting with a letter or digit), for example ${flag} ${example}.`);
+  }
+  return value;
+}
+
+/** A positive integer flag, or a usage error naming the flag. */
+export function parsePositiveInteger(flag: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+    throw new UsageError(`${flag} "${value}" is not a whole number from 1 to ${max}, for example ${flag} 16.`);
+  }
+  return n;
+}
+
+/** Open the target the flags name, run `action`, and close the target whatever happens. */
+export async function withTarget<T>(options: TargetOptions, io: CliIo, action: (target: Target) => Promise<T>): Promise<T> {
+  const target = await openTarget(options, io);
+  try {
+    return await action(target);
+  } finally {
+    await target.close();
+  }
+}
+
+/** Print a value as the command's `--json` output (one document on stdout). */
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Report a failure of the operation (not of usage): the formatted error on stderr and, with
+ * `--json`, `{ "ok": false, "error": … }` on stdout. Returns the exit code to set. Anything that is
+ * not a `LupError` is rethrown.
+ */
+export function reportFailure(io: CliIo, json: boolean, error: unknown): number {
+  if (!isLupError(error) || error.code === 'USAGE_INVALID' || error.code === 'INPUT_NOT_FOUND' || error.code === 'CONFIG_INVALID') throw error;
+  io.stderr(`${formatError(error.toJSON())}\n`);
+  if (json) printJson(io, { ok: false, error: error.toJSON() });
+  return EXIT.invalid;
+}
+
+/** A fresh id for one control request, so that a retried request is applied once. */
+export function newRequestId(now: Date = new Date()): string {
+  return `cli-${now.getTime()}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A byte count for people: exact, with a rounded unit beside it when large. */
+export function formatBytes(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = '';
+  for (const u of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = u;
+  }
+  return unit ? `${bytes} bytes (${value.toFixed(1)} ${unit})` : `${bytes} bytes`;
+}
+
+/** Lines of a left-aligned table; the last column is not padded. */
+export function formatTable(rows: readonly (readonly string[])[], indent = ''): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => `${indent}${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')}`.trimEnd());
+}
+
+/** The `LupError` data of a list of errors, for `--json`. */
+export function errorsToJson(errors: readonly LupError[]): ReturnType<LupError['toJSON']>[] {
+  return errors.map((e) => e.toJSON());
+}
+
+/** Every channel of a game with its pointer, in name order. */
+export async function readChannelPointers(store: ObjectStore, game: string): Promise<ChannelPointer[]> {
+  const prefix = keys.channelsPrefix(game);
+  const listed = (await store.list(prefix)).filter((o) => o.key.endsWith('.json') && !o.key.slice(prefix.length).includes('/'));
+  const pointers = await Promise.all(listed.map(async (o) => {
+    const object = await store.get(o.key);
+    return object ? parseDocument<ChannelPointer>(object.body, POINTER_SCHEMA_VERSION, { key: o.key }, 'channel pointer') : undefined;
+  }));
+  return pointers.filter((p): p is ChannelPointer => p !== undefined).sort((a, b) => a.channel.localeCompare(b.channel));
+}

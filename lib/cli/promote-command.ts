@@ -1,0 +1,73 @@
+/**
+ * `lup promote`: point a channel at the release another channel serves, through the same
+ * compare-and-swap flip as a release.
+ */
+import { keys } from '../core/keys';
+import { EXIT, UsageError } from './io';
+import { newRequestId, printJson, reportFailure, requireId, withTarget } from './operator-support';
+import { registerCommand } from './program';
+import { addTargetOptions, type TargetOptions } from './target';
+
+interface PromoteOptions extends TargetOptions {
+  readonly game: string;
+  readonly from: string;
+  readonly to: string;
+  readonly requestId?: string;
+  readonly json?: boolean;
+}
+
+const HELP = `
+The release --from serves now becomes live on --to: one PUT of the --to pointer, made conditional on
+the pointer read (a concurrent release or rollback on --to is never lost; one of them retries on
+fresh state). The --to sequence grows by one. Nothing is uploaded or verified again: the content is
+already verified and immutable.
+
+Exit codes: 0 promoted; 1 refused (CHANNEL_EMPTY: --from has no release; CHANNEL_UNKNOWN; GAME_UNKNOWN);
+2 bad usage.
+
+Examples:
+  $ lup promote --game space-game --from beta --to stable
+      on the embedded local stack (.lup)
+  $ lup promote --game space-game --from beta --to stable --endpoint https://s3.eu-west-1.amazonaws.com \\
+      --bucket studio-content-1a2b --control-function studio-control-9z8y
+      on a deployed stack, through its control function, with the operator role's credentials
+  $ lup promote --game space-game --from beta --to stable --request-id ci-4711 --json
+      retry-safe: running it again with the same --request-id does not flip twice`;
+
+registerCommand((program, io, state) => {
+  const command = program
+    .command('promote')
+    .description('Make the release one channel serves live on another channel (e.g. beta to stable).')
+    .requiredOption('--game <id>', 'game id (e.g. space-game)')
+    .requiredOption('--from <channel>', 'channel whose current release is promoted (e.g. beta)')
+    .requiredOption('--to <channel>', 'channel that will serve it (e.g. stable)')
+    .option('--request-id <id>', 'identifies this operation, so that a retry with the same id is applied once. Default: a fresh id')
+    .option('--json', 'print the new pointer state as JSON on stdout');
+  addTargetOptions(command, { control: true });
+  command.addHelpText('after', HELP);
+  command.action(async (options: PromoteOptions) => {
+    const game = requireId('--game', options.game, 'space-game');
+    const from = requireId('--from', options.from, 'beta');
+    const to = requireId('--to', options.to, 'stable');
+    if (from === to) throw new UsageError(`--from and --to are both "${from}": name two different channels, for example --from beta --to stable.`);
+    const requestId = options.requestId ?? newRequestId();
+    const json = options.json === true;
+    try {
+      const response = await withTarget(options, io, (target) => target.control({ action: 'promote', game, from, to, requestId }));
+      if (response.action === 'gc') throw new Error('the control entry answered a promote with a gc report');
+      const { pointer, applied } = response.flip;
+      const previous = pointer.history.find((h) => h.sequence < pointer.sequence)?.releaseId;
+      if (json) {
+        printJson(io, {
+          ok: true, action: 'promote', game, from, to, releaseId: pointer.releaseId, sequence: pointer.sequence,
+          previousReleaseId: previous ?? null, applied, requestId, pointerPath: keys.pointer(game, to),
+        });
+      } else {
+        io.stdout(`${applied ? 'Promoted' : 'Already promoted (same --request-id)'}: release ${pointer.releaseId} of game ${game} from ${from} to ${to}; ${to} is at sequence ${pointer.sequence}${previous ? ` (was ${previous})` : ''}.\n`);
+      }
+      state.exitCode = EXIT.ok;
+    } catch (error) {
+      state.exitCode = reportFailure(io, json, error);
+    }
+  });
+});

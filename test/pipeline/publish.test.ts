@@ -1,0 +1,74 @@
+/**
+ * The product's main job, end to end on the real local stack: `lup publish` → staging → the
+ * handlers → content/ → the pointer flip → served by the local CDN with the production headers.
+ */
+import { keys } from '../../lib/core/keys';
+import { CHANNEL_CACHE, CONTENT_CACHE } from '../../lib/http-policy';
+import { hashHex } from '../../lib/core/digest';
+import { keysUnder, lup, pointerOf, startTestStack, statusOf, writeContent, type TestStack } from '../helpers/pipeline-stack';
+
+describe('lup publish on the local stack', () => {
+  let stack: TestStack;
+  beforeEach(async () => { stack = await startTestStack(); });
+  afterEach(async () => { await stack.close(); });
+
+  it('publishes a zip archive: verified, immutable under content/, live behind the pointer', async () => {
+    const { zip, content } = await writeContent(stack, 'v1', { seed: 1, resourceCount: 30, projectTitle: 'Space Game' });
+    const result = await lup(stack, ['publish', zip, '--game', 'space', '--channel', 'stable', '--json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.out);
+    expect(report).toMatchObject({ state: 'live', game: 'space', channel: 'stable', sequence: 1, uploaded: { objects: 1 } });
+
+    const pointer = await pointerOf(stack, 'space', 'stable');
+    expect(pointer).toMatchObject({ sequence: 1, releaseId: report.releaseId, cause: 'release' });
+    expect(pointer!.archives).toHaveLength(1);
+    expect(pointer!.manifest.sha256).toBe(hashHex('sha256', content.manifestBytes));
+    // Staging is emptied; nothing was quarantined.
+    expect(await keysUnder(stack.store, keys.uploadPrefix('space', report.upload))).toEqual([]);
+    expect(await keysUnder(stack.store, 'quarantine/')).toEqual([]);
+
+    // Served through the local CDN with the one cache policy.
+    const archive = await fetch(`${stack.cdnBaseUrl}${pointer!.archives[0].path}`);
+    expect(archive.status).toBe(200);
+    expect(archive.headers.get('cache-control')).toBe(CONTENT_CACHE.cacheControl);
+    expect(hashHex('sha256', new Uint8Array(await archive.arrayBuffer()))).toBe(pointer!.archives[0].sha256);
+    const served = await fetch(`${stack.cdnBaseUrl}${keys.pointer('space', 'stable')}`);
+    expect(served.headers.get('cache-control')).toBe(CHANNEL_CACHE.cacheControl);
+    expect((await served.json()).releaseId).toBe(report.releaseId);
+  });
+
+  it('publishes a loose folder: every resource under content/<game>/resources/<digest>', async () => {
+    const { folder, content } = await writeContent(stack, 'loose', { seed: 2, resourceCount: 25, schema: 'legacy' });
+    const result = await lup(stack, ['publish', folder, '--game', 'old', '--channel', 'stable', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.out)).toMatchObject({ state: 'live', uploaded: { objects: content.resources.length + 1 } });
+    const published = await keysUnder(stack.store, keys.resourcesPrefix('old'));
+    expect(published.sort()).toEqual(content.resources.map((r) => keys.resource('old', r.name)).sort());
+    const pointer = await pointerOf(stack, 'old', 'stable');
+    expect(pointer!.manifest.schema).toBe('legacy');
+    // Engines <= 1.4 read the manifest at a stable path beside the pointer.
+    const stable = await fetch(`${stack.cdnBaseUrl}${keys.stableManifest('old', 'stable')}`);
+    expect(Buffer.from(await stable.arrayBuffer()).equals(Buffer.from(content.manifestBytes))).toBe(true);
+  });
+
+  it('skips content already published: a re-publish sends only what changed', async () => {
+    const first = await writeContent(stack, 'a', { seed: 3, resourceCount: 40 });
+    expect((await lup(stack, ['publish', first.folder, '--game', 'g', '--channel', 'stable'])).code).toBe(0);
+    const second = await writeContent(stack, 'b', { seed: 3, resourceCount: 40, projectTitle: 'Factory Game' });
+    const again = await lup(stack, ['publish', second.folder, '--game', 'g', '--channel', 'stable', '--json']);
+    const report = JSON.parse(again.out);
+    expect(report.state).toBe('live');
+    expect(report.uploaded.objects).toBe(0);
+    expect(report.skipped.objects).toBe(first.content.resources.length + 1);
+    expect((await pointerOf(stack, 'g', 'stable'))!.sequence).toBe(2);
+  });
+
+  it('prints where to fetch the release', async () => {
+    const { zip } = await writeContent(stack, 'v1', { seed: 4, resourceCount: 10 });
+    const result = await lup(stack, ['publish', zip, '--game', 'space', '--channel', 'beta']);
+    expect(result.code).toBe(0);
+    expect(result.out).toContain(`pointer: ${stack.cdnBaseUrl}channels/space/beta.json`);
+    const status = await statusOf(stack, 'space', result.out.match(/release (\S+) on/)![1]);
+    expect(status?.state).toBe('live');
+  });
+});
