@@ -26,6 +26,8 @@ export class MemoryObjectStore implements ObjectStore {
   /** Calls per operation, for tests that count requests. */
   readonly calls: Record<string, number> = {};
   private readonly faults: StoreFault[] = [];
+  private mutations = 0;
+  private crashAtMutation: number | undefined;
 
   constructor(private readonly clock: () => Date = () => new Date()) {}
 
@@ -34,8 +36,30 @@ export class MemoryObjectStore implements ObjectStore {
     this.faults.push(fault);
   }
 
+  /**
+   * Make the `n`-th write from now (put, copy or delete; 1 = the next) fail before it happens: a
+   * crash at that point of whatever step runs. Counting writes lets a test crash every step at
+   * every point in turn.
+   */
+  crashAtWrite(n: number): void {
+    this.mutations = 0;
+    this.crashAtMutation = n;
+  }
+
+  /** Writes since the last {@link crashAtWrite} (or since creation). */
+  get writes(): number {
+    return this.mutations;
+  }
+
   private count(operation: string, key: string): void {
     this.calls[operation] = (this.calls[operation] ?? 0) + 1;
+    if (operation === 'put' || operation === 'copy' || operation === 'delete') {
+      this.mutations += 1;
+      if (this.crashAtMutation === this.mutations) {
+        this.crashAtMutation = undefined;
+        throw lupError({ code: 'STORE_UNAVAILABLE', location: { key }, message: `injected crash before ${operation} of ${key}` });
+      }
+    }
     const index = this.faults.findIndex((f) => f.operation === operation && key.startsWith(f.keyPrefix ?? ''));
     if (index >= 0) {
       this.faults.splice(index, 1);

@@ -3,6 +3,7 @@
  * counts, algorithms, project and engine-version digests, signature, sizes, custom files.
  */
 import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { verifyLocalPath, type LocalVerification } from '../content/verify-local';
 import { HASH_ALGORITHM_BY_CODE, sha1OfText, toHex } from '../core/digest';
@@ -78,7 +79,7 @@ function manifestJson(verification: LocalVerification, options: ContentCommandOp
   const { manifest, manifestBytes, manifestSha256 } = verification.report;
   if (!manifest) return null;
   const known = new Map<string, string>();
-  for (const version of ['', ...options.engineVersion]) known.set(sha1OfText(version), version);
+  for (const version of ['', ...(options.engineVersion ?? [])]) known.set(sha1OfText(version), version);
   const schemaHasFlags = manifest.schema === 'v5';
   const count = (flag: number): number => manifest.resources.filter((e) => (e.flags & flag) !== 0).length;
   return {
@@ -108,9 +109,9 @@ function manifestJson(verification: LocalVerification, options: ContentCommandOp
   };
 }
 
-async function resourceJson(verification: LocalVerification): Promise<InspectResourceJson | null> {
+async function resourceJson(verification: LocalVerification, cwd: string): Promise<InspectResourceJson | null> {
   if (verification.kind !== 'resource') return null;
-  const handle = await open(verification.path, 'r');
+  const handle = await open(resolve(cwd, verification.path), 'r');
   let head: Buffer;
   try {
     head = Buffer.alloc(RESOURCE_HEADER_BYTES);
@@ -139,7 +140,7 @@ async function resourceJson(verification: LocalVerification): Promise<InspectRes
 }
 
 /** Build the `--json` document of `lup inspect`. */
-export async function inspectJson(verification: LocalVerification, options: ContentCommandOptions): Promise<InspectJson> {
+export async function inspectJson(verification: LocalVerification, options: ContentCommandOptions, cwd: string = process.cwd()): Promise<InspectJson> {
   const { path, kind, report, sizeBytes } = verification;
   return {
     path,
@@ -149,7 +150,7 @@ export async function inspectJson(verification: LocalVerification, options: Cont
     totalUncompressedBytes: report.totalUncompressedBytes,
     customFiles: report.customFiles,
     manifest: manifestJson(verification, options),
-    resource: await resourceJson(verification),
+    resource: await resourceJson(verification, cwd),
     valid: report.valid,
     errors: report.errors.map((e) => e.toJSON()),
   };
@@ -204,10 +205,11 @@ export function formatInspect(info: InspectJson): string {
 
 /** Run `lup inspect`; resolves to the exit code (1 when no manifest or resource could be read). */
 export async function runInspect(path: string, options: ContentCommandOptions, io: CliIo): Promise<number> {
-  await checkPathsExist([path]);
-  const publicKey = options.publicKey === undefined ? undefined : await readPublicKeyOption(options.publicKey);
-  const verification = await verifyLocalPath(path, { publicKey, projectTitle: options.projectTitle, allowUnsigned: options.allowUnsigned });
-  const info = await inspectJson(verification, options);
+  await checkPathsExist([path], io.cwd);
+  const publicKey = options.publicKey === undefined ? undefined : await readPublicKeyOption(options.publicKey, io.cwd);
+  const policy = { publicKey, projectTitle: options.projectTitle, allowUnsigned: options.allowUnsigned };
+  const verification = await verifyLocalPath(path, policy, { cwd: io.cwd });
+  const info = await inspectJson(verification, options, io.cwd);
   io.stdout(options.json ? `${JSON.stringify(info, null, 2)}\n` : formatInspect(info));
   const described = info.manifest !== null || info.resource !== null;
   if (!described && !options.json) {
@@ -224,7 +226,7 @@ registerCommand((program: Command, io: CliIo, state: { exitCode: number }) => {
     .option('--project-title <title>', 'name the project identifier when it is the SHA-1 of this title')
     .option('--public-key <file>', 'check the signature with this key: game.public.der (DER SPKI) or a PEM file')
     .option('--allow-unsigned', 'do not count an empty signature as an error when --public-key is given')
-    .option('--engine-version <version>', 'name engine-version digests that are the SHA-1 of this version; repeat for several', collect, [])
+    .option('--engine-version <version>', 'name engine-version digests that are the SHA-1 of this version; repeat for several', collect)
     .option('--json', 'print one JSON document with stable keys instead of text')
     .addHelpText('after', `
 Options, with an example each:

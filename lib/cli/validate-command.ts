@@ -4,6 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { verifyLocalPath, type LocalVerification } from '../content/verify-local';
 import { parsePublicKey } from '../core/config';
@@ -19,7 +20,8 @@ export interface ContentCommandOptions {
   readonly projectTitle?: string;
   readonly publicKey?: string;
   readonly allowUnsigned?: boolean;
-  readonly engineVersion: string[];
+  /** Absent when the flag was not given. */
+  readonly engineVersion?: string[];
   readonly json?: boolean;
 }
 
@@ -48,18 +50,18 @@ export interface ValidateJson {
 }
 
 /** Collects a repeatable option's values. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /**
  * Read `--public-key`: a DER SubjectPublicKeyInfo file (`game.public.der`) or a PEM file.
  * @throws UsageError naming `--public-key`, its value and what to pass instead.
  */
-export async function readPublicKeyOption(file: string): Promise<KeyObject> {
+export async function readPublicKeyOption(file: string, cwd: string = process.cwd()): Promise<KeyObject> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readFile(resolve(cwd, file));
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new UsageError(`--public-key="${file}" cannot be read (${errno}); pass the game's public key file: game.public.der (DER) or a PEM file.`);
@@ -79,21 +81,21 @@ export async function readPublicKeyOption(file: string): Promise<KeyObject> {
 }
 
 /** The validation policy the options describe. */
-export async function policyFromOptions(options: ContentCommandOptions): Promise<ValidationPolicy> {
+export async function policyFromOptions(options: ContentCommandOptions, cwd: string = process.cwd()): Promise<ValidationPolicy> {
   return {
     projectTitle: options.projectTitle,
-    publicKey: options.publicKey === undefined ? undefined : await readPublicKeyOption(options.publicKey),
+    publicKey: options.publicKey === undefined ? undefined : await readPublicKeyOption(options.publicKey, cwd),
     allowUnsigned: options.allowUnsigned ?? false,
-    supportedEngineVersions: options.engineVersion,
+    supportedEngineVersions: options.engineVersion ?? [],
   };
 }
 
 /** Refuse, before any work, every path that does not exist: all of them in one message. */
-export async function checkPathsExist(paths: readonly string[]): Promise<void> {
+export async function checkPathsExist(paths: readonly string[], cwd: string = process.cwd()): Promise<void> {
   const missing: string[] = [];
   for (const path of paths) {
     try {
-      await stat(path);
+      await stat(resolve(cwd, path));
     } catch (error) {
       missing.push(`"${path}" ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read'}`);
     }
@@ -170,11 +172,11 @@ export function verificationJson(verification: LocalVerification): ValidateInput
 
 /** Run `lup validate`; resolves to the exit code. */
 export async function runValidate(paths: readonly string[], options: ContentCommandOptions, io: CliIo): Promise<number> {
-  await checkPathsExist(paths);
-  const policy = await policyFromOptions(options);
+  await checkPathsExist(paths, io.cwd);
+  const policy = await policyFromOptions(options, io.cwd);
   const results: LocalVerification[] = [];
   for (const path of paths) {
-    const verification = await verifyLocalPath(path, policy);
+    const verification = await verifyLocalPath(path, policy, { cwd: io.cwd });
     results.push(verification);
     if (!options.json) io.stdout(formatVerification(verification));
   }
@@ -194,7 +196,7 @@ registerCommand((program: Command, io: CliIo, state: { exitCode: number }) => {
     .option('--project-title <title>', 'project.title of game.project; the manifest must have been built from it')
     .option('--public-key <file>', 'public key the manifest must be signed with: game.public.der (DER SPKI) or a PEM file')
     .option('--allow-unsigned', 'with --public-key, accept an empty signature (bob since 2026 no longer signs)')
-    .option('--engine-version <version>', 'engine version the content must support; repeat for several', collect, [])
+    .option('--engine-version <version>', 'engine version the content must support; repeat for several', collect)
     .option('--json', 'print one JSON document instead of text')
     .addHelpText('after', `
 Each path is recognised by what it holds:

@@ -4,6 +4,7 @@
 import { SingleBar } from 'cli-progress';
 import { formatError } from '../core/errors';
 import { DEFAULT_VERIFY_CONCURRENCY, verifyChannel, type VerifyChannelResponse, type VerifyProgress } from '../client/verify-channel';
+import { CHANNEL_CACHE, CONTENT_CACHE } from '../http-policy';
 import { EXIT, UsageError, type CliIo } from './io';
 import { errorsToJson, formatBytes, parsePositiveInteger, printJson, requireId, withTarget } from './operator-support';
 import { registerCommand } from './program';
@@ -18,12 +19,12 @@ interface VerifyOptions extends TargetOptions {
 
 const HELP = `
 What is checked, exactly as a player's download would see it (plain HTTP GETs, no S3 access):
-  - the pointer channels/<game>/<channel>.json: its shape, and Cache-Control "public, max-age=5, must-revalidate"
+  - the pointer channels/<game>/<channel>.json: its shape, and Cache-Control "${CHANNEL_CACHE.cacheControl}"
   - the manifest: SHA-256 and size as the pointer says; it decodes and passes the format rules
   - the stable manifest beside the pointer (engines <= 1.4 fetch it): the same bytes as the manifest
   - each archive: SHA-256 and size; every entry named by its digest; the manifest inside is the pointer's
   - loose releases: every EXCLUDED resource at <resourcesBase><hexdigest>, named by the digest of its payload
-  - content is served with Cache-Control "public, max-age=31536000, immutable"
+  - content is served with Cache-Control "${CONTENT_CACHE.cacheControl}"
 Paths are resolved against --cdn, not against the pointer's url fields.
 
 Exit codes: 0 everything matches; 1 something is missing or differs (each mismatch names the URL,

@@ -24,7 +24,7 @@ import pLimit from 'p-limit';
 import { fileByteSource } from '../adapters/file-source';
 import { algorithmForHexName } from '../core/digest';
 import { isLupError, lupError, type ErrorLocation, type LupError } from '../core/errors';
-import { isValidId, keys } from '../core/keys';
+import { MANIFEST_NAME, isValidId, keys } from '../core/keys';
 import { isExcluded, type Manifest } from '../core/manifest';
 import { MAX_MANIFEST_BYTES, decodeManifest } from '../core/manifest-codec';
 import { POINTER_SCHEMA_VERSION, type ChannelPointer, type ReleasedArchive } from '../core/release-record';
@@ -240,6 +240,7 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
   // 2. The manifest, the stable copy beside the pointer and the archives, side by side.
   const loose = pointer.archives.length === 0;
   totalObjects += 2 + pointer.archives.length;
+  const tempDir = loose ? undefined : await mkdtemp(join(request.tempDir ?? tmpdir(), 'lup-verify-'));
   const manifestPath = pointer.manifest.path;
   const manifestTask = limit(async (): Promise<Manifest | undefined> => {
     const chunks: Uint8Array[] = [];
@@ -277,12 +278,10 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
     await download({ path, what: 'stable manifest beside the pointer', cacheControl: CHANNEL_CACHE.cacheControl, sha256: pointer.manifest.sha256, sizeBytes: pointer.manifest.sizeBytes });
     checked(path);
   });
-  const tempDir = loose ? undefined : await mkdtemp(join(request.tempDir ?? tmpdir(), 'lup-verify-'));
   try {
-    const archiveTasks = pointer.archives.map((archive) => limit(() => verifyServedArchive(archive, tempDir as string)));
+    const archiveTasks = pointer.archives.map((archive, i) => limit(() => verifyServedArchive(archive, join(tempDir as string, `${i}-${archive.sha256}.zip`))));
     const [manifest, , archiveReports] = await Promise.all([manifestTask, stableTask, Promise.all(archiveTasks)]);
 
-    if (!manifest) return respond(pointer);
     if (!loose) {
       // The release's manifest is the one of its highest-priority archive (lib/core/pipeline/release.ts),
       // and together the archives hold every EXCLUDED resource of it.
@@ -290,11 +289,11 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
       const first = ranked[0];
       if (first.r && first.r.manifestSha256 !== undefined && first.r.manifestSha256 !== pointer.manifest.sha256) {
         mismatch(first.a.path, `the manifest inside archive ${first.a.name} is not the manifest the pointer names.`,
-          `SHA-256 ${pointer.manifest.sha256}`, `SHA-256 ${first.r.manifestSha256}`, { entry: 'liveupdate.game.dmanifest' });
+          `SHA-256 ${pointer.manifest.sha256}`, `SHA-256 ${first.r.manifestSha256}`, { entry: MANIFEST_NAME });
       }
       // Only when every archive was read to the end: a broken one was reported already, and its
       // unread entries would show up again as missing.
-      if (ranked.every((o) => o.r?.resources)) {
+      if (manifest && ranked.every((o) => o.r?.resources)) {
         const inArchives = new Set(ranked.flatMap((o) => o.r?.resources ?? []));
         const missing = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))].filter((h) => !inArchives.has(h));
         if (missing.length > 0) {
@@ -305,7 +304,8 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
       return respond(pointer);
     }
 
-    // 3. Loose releases: every EXCLUDED resource at resourcesBase + digest.
+    // 3. Loose releases: every EXCLUDED resource at resourcesBase + digest (the manifest names them).
+    if (!manifest) return respond(pointer);
     const digests = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))];
     totalObjects += digests.length;
     const observations = (await Promise.all(digests.map((digest) => limit(() => fetchResource(digest))))).filter((o): o is ResourceObservation => o !== undefined);
@@ -334,8 +334,7 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
   }
 
   /** Download and verify one archive; `resources` is known only when every entry could be read. */
-  async function verifyServedArchive(archive: ReleasedArchive, dir: string): Promise<{ manifestSha256?: string; resources?: readonly string[] } | undefined> {
-    const file = join(dir, `${archive.sha256}.zip`);
+  async function verifyServedArchive(archive: ReleasedArchive, file: string): Promise<{ manifestSha256?: string; resources?: readonly string[] } | undefined> {
     const out = createWriteStream(file);
     const written = new Promise<void>((resolve, reject) => {
       out.once('finish', resolve);

@@ -8,7 +8,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileByteSource } from '../adapters/file-source';
 import type { ArchiveLimits } from '../core/archive';
 import { algorithmForHexName } from '../core/digest';
@@ -44,6 +44,11 @@ export interface LocalVerification {
 export interface VerifyLocalOptions {
   /** Zip limits to override. @default DEFAULT_ARCHIVE_LIMITS */
   readonly limits?: Partial<ArchiveLimits>;
+  /**
+   * Folder a relative `path` is resolved against. Error locations and the result keep `path` as
+   * given, so messages show what the user typed. @default process.cwd()
+   */
+  readonly cwd?: string;
 }
 
 const ZIP_SIGNATURES = [
@@ -61,16 +66,17 @@ const ZIP_SIGNATURES = [
  * @throws LupError `INPUT_NOT_FOUND` when `path` does not exist or cannot be read.
  */
 export async function verifyLocalPath(path: string, policy: ValidationPolicy = {}, options: VerifyLocalOptions = {}): Promise<LocalVerification> {
-  const stats = await stat(path).catch((error: unknown) => {
+  const absolute = resolve(options.cwd ?? process.cwd(), path);
+  const stats = await stat(absolute).catch((error: unknown) => {
     throw notFound(path, error);
   });
-  if (stats.isDirectory()) return verifyFolder(path, policy);
+  if (stats.isDirectory()) return verifyFolder(absolute, path, policy);
   if (!stats.isFile()) {
     throw lupError({ code: 'INPUT_NOT_FOUND', location: { file: path }, message: `${path} is neither a file nor a folder; pass a zip, a folder, a manifest or a resource file.` });
   }
-  const head = await readHead(path, 4);
+  const head = await readHead(absolute, path, 4);
   if (ZIP_SIGNATURES.some((signature) => signature.equals(head))) {
-    const source = await fileByteSource(path);
+    const source = await fileByteSource(absolute);
     try {
       const report = await verifyArchive(source, { policy, location: { file: path }, limits: options.limits });
       return { path, kind: 'zip', report, sizeBytes: stats.size };
@@ -80,7 +86,7 @@ export async function verifyLocalPath(path: string, policy: ValidationPolicy = {
   }
   const name = basename(path);
   if (algorithmForHexName(name) !== undefined) {
-    const observation = await observeResource(path, name, { file: path });
+    const observation = await observeResource(absolute, name, { file: path });
     const identity = checkResourceIdentity(observation);
     const errors = identity ? [identity] : [];
     return { path, kind: 'resource', report: resourceReport(observation, errors, stats.size), sizeBytes: stats.size };
@@ -88,7 +94,7 @@ export async function verifyLocalPath(path: string, policy: ValidationPolicy = {
   // A file that is neither a zip nor hex-named is taken for a manifest: if it is not one,
   // decoding says so (MANIFEST_UNREADABLE / MANIFEST_SCHEMA_UNKNOWN) with the reason.
   // One byte over the limit is enough for decodeManifest to refuse a huge file unread.
-  const manifestBytes = await readHead(path, MAX_MANIFEST_BYTES + 1);
+  const manifestBytes = await readHead(absolute, path, MAX_MANIFEST_BYTES + 1);
   const report = verifyAgainstManifest(manifestBytes, [], {
     policy,
     location: { file: path },
@@ -100,8 +106,9 @@ export async function verifyLocalPath(path: string, policy: ValidationPolicy = {
   return { path, kind: 'manifest', report, sizeBytes: stats.size };
 }
 
-async function verifyFolder(dir: string, policy: ValidationPolicy): Promise<LocalVerification> {
+async function verifyFolder(dir: string, shownDir: string, policy: ValidationPolicy): Promise<LocalVerification> {
   const files = await listFiles(dir);
+  const shown = (file: LocalFile): string => join(shownDir, file.relativePath);
   const top = files.filter((f) => !f.relativePath.includes('/'));
   let manifestFile = top.find((f) => f.relativePath === MANIFEST_NAME);
   if (!manifestFile) {
@@ -114,12 +121,12 @@ async function verifyFolder(dir: string, policy: ValidationPolicy): Promise<Loca
   for (const file of files) {
     if (file === manifestFile) continue;
     if (!file.relativePath.includes('/') && algorithmForHexName(file.relativePath) !== undefined) {
-      observations.push(await observeResource(file.path, file.relativePath, { file: file.path, entry: file.relativePath }));
+      observations.push(await observeResource(file.path, file.relativePath, { file: shown(file), entry: file.relativePath }));
     } else {
       customFiles.push(file.relativePath);
     }
   }
-  const location: ErrorLocation = { file: dir };
+  const location: ErrorLocation = { file: shownDir };
   if (!manifestFile) {
     const dmanifests = top.filter((f) => f.relativePath.endsWith('.dmanifest')).map((f) => f.relativePath);
     const error = lupError({
@@ -129,7 +136,7 @@ async function verifyFolder(dir: string, policy: ValidationPolicy): Promise<Loca
       message: `The folder has no single manifest; put the ${MANIFEST_NAME} that bob wrote beside the resources.`,
     });
     return {
-      path: dir,
+      path: shownDir,
       kind: 'folder',
       sizeBytes,
       report: {
@@ -138,16 +145,16 @@ async function verifyFolder(dir: string, policy: ValidationPolicy): Promise<Loca
       },
     };
   }
-  const manifestBytes = await readHead(manifestFile.path, MAX_MANIFEST_BYTES + 1);
+  const manifestBytes = await readHead(manifestFile.path, shown(manifestFile), MAX_MANIFEST_BYTES + 1);
   const report = verifyAgainstManifest(manifestBytes, observations, {
     policy,
-    location: { file: manifestFile.path },
+    location: { file: shown(manifestFile) },
     requireComplete: policy.requireComplete ?? true,
     entryCount: files.length,
     totalUncompressedBytes: sizeBytes,
     customFiles,
   });
-  return { path: dir, kind: 'folder', report, sizeBytes };
+  return { path: shownDir, kind: 'folder', report, sizeBytes };
 }
 
 interface LocalFile {
@@ -198,10 +205,10 @@ function resourceReport(observation: ResourceObservation, errors: LupError[], si
   };
 }
 
-/** Up to `length` bytes from the start of a file. */
-async function readHead(path: string, length: number): Promise<Buffer> {
+/** Up to `length` bytes from the start of a file (`shownPath` names it in errors). */
+async function readHead(path: string, shownPath: string, length: number): Promise<Buffer> {
   const handle = await open(path, 'r').catch((error: unknown) => {
-    throw notFound(path, error);
+    throw notFound(shownPath, error);
   });
   try {
     const { size } = await handle.stat();

@@ -27,8 +27,8 @@ describe('lup status', () => {
     expect(normalise(run.out, published)).toMatchInlineSnapshot(`
 "Game space: 2 channel(s)
   CHANNEL  RELEASE  SEQUENCE  CAUSE    PUBLISHED
-  beta     build-2  1         release  <time>
-  stable   build-1  1         release  <time>
+  beta     build-2  1         release  YYYY-MM-DDThh:mm:ss.sssZ
+  stable   build-1  1         release  YYYY-MM-DDThh:mm:ss.sssZ
 "
 `);
   });
@@ -65,12 +65,12 @@ describe('lup status', () => {
   channel:  stable
   release:  build-1 (sequence 1)
   pointer:  http://cdn/channels/space/stable.json
-  created:  <time>
-  updated:  <time>
+  created:  YYYY-MM-DDThh:mm:ss.sssZ
+  updated:  YYYY-MM-DDThh:mm:ss.sssZ
 Events:"
 `);
-    expect(out).toContain('  <time>  archive game.zip verified (7 resources)\n');
-    expect(out.endsWith('  <time>  live on stable (sequence 1)\n')).toBe(true);
+    expect(out).toContain('  YYYY-MM-DDThh:mm:ss.sssZ  archive game.zip verified (7 resources)\n');
+    expect(out.endsWith('  YYYY-MM-DDThh:mm:ss.sssZ  live on stable (sequence 1)\n')).toBe(true);
   });
 
   test('shows a refused upload with its errors and exits 1', async () => {
@@ -78,10 +78,10 @@ Events:"
     expect(run.code).toBe(1);
     expect(normalise(run.out, published)).toMatchInlineSnapshot(`
 "Upload build-3 of game space: refused
-  created:  <time>
-  updated:  <time>
+  created:  YYYY-MM-DDThh:mm:ss.sssZ
+  updated:  YYYY-MM-DDThh:mm:ss.sssZ
 Events:
-  <time>  release refused
+  YYYY-MM-DDThh:mm:ss.sssZ  release refused
 "
 `);
     expect(run.err).toMatchInlineSnapshot(`

@@ -5,7 +5,8 @@
 import { verifyChannel } from '../../lib/client/verify-channel';
 import { keys } from '../../lib/core/keys';
 import type { ChannelPointer } from '../../lib/core/release-record';
-import { FIXTURE_ZIPS, normalise, startPublishedStack, type PublishedStack } from '../helpers/published-stack';
+import { runCli } from '../../lib/cli/run';
+import { FIXTURE_ZIPS, captureIo, normalise, startPublishedStack, type PublishedStack } from '../helpers/published-stack';
 
 let published: PublishedStack;
 let archivePointer: ChannelPointer;
@@ -175,6 +176,18 @@ FAILED: 1 mismatch(es); players of this channel may get content the pipeline did
 `);
   });
 
+  test('draws a progress line on a terminal, and none with --json', async () => {
+    const args = ['verify', '--game', 'old-space', '--channel', 'stable', ...published.targetArgs];
+    const terminal = { ...captureIo(published.dir), isTTY: true };
+    let err = '';
+    expect(await runCli(args, { ...terminal, stderr: (t) => { err += t; } })).toBe(0);
+    expect(err).toContain('verifying ');
+    expect(err).toMatch(/\d+\/\d+ objects/);
+    let jsonErr = '';
+    expect(await runCli([...args, '--json'], { ...terminal, stderr: (t) => { jsonErr += t; } })).toBe(0);
+    expect(jsonErr).toBe('');
+  });
+
   test('--help explains the checks and gives examples', async () => {
     const run = await published.lup(['verify', '--help']);
     expect(run.code).toBe(0);
@@ -219,6 +232,18 @@ describe(verifyChannel, () => {
     expect(report.objectsChecked).toBe(1);
     expect(report.mismatches.map((m) => m.location?.field)).toEqual(['sequence', 'manifest.path', 'history[0]']);
     expect(report.mismatches[1].toJSON()).toMatchObject({ expected: archivePointer.manifest.path, actual: '"content/other-game/manifests/x.dmanifest"' });
+  });
+
+  test("resolves paths against the CDN it is given, not the pointer's url fields", async () => {
+    const report = await verifyChannel({
+      cdnBaseUrl: published.stack.cdnBaseUrl, game: 'space', channel: 'stable',
+      fetch: fetchChanging(keys.pointer('space', 'stable'), async (r) => {
+        const text = (await r.text()).split(published.stack.cdnBaseUrl).join('https://cdn.elsewhere.invalid/');
+        return new Response(text, { status: 200, headers: { 'Cache-Control': r.headers.get('cache-control') ?? '' } });
+      }),
+    });
+    expect(report.mismatches).toEqual([]);
+    expect(report.objectsChecked).toBe(4);
   });
 
   test('reports progress for every object, ending at the total', async () => {

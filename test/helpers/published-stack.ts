@@ -172,6 +172,6 @@ export function normalise(text: string, published: PublishedStack): string {
   return text
     .split(published.stack.cdnBaseUrl).join('http://cdn/')
     .split(published.stack.s3Endpoint).join('http://s3')
-    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, '<time>')
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, 'YYYY-MM-DDThh:mm:ss.sssZ')
     .replace(/cli-\d+-[0-9a-f]{8}/g, '<request-id>');
 }

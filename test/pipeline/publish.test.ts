@@ -34,7 +34,7 @@ describe('lup publish on the local stack', () => {
     expect(hashHex('sha256', new Uint8Array(await archive.arrayBuffer()))).toBe(pointer!.archives[0].sha256);
     const served = await fetch(`${stack.cdnBaseUrl}${keys.pointer('space', 'stable')}`);
     expect(served.headers.get('cache-control')).toBe(CHANNEL_CACHE.cacheControl);
-    expect((await served.json()).releaseId).toBe(report.releaseId);
+    expect(((await served.json()) as { releaseId: string }).releaseId).toBe(report.releaseId);
   });
 
   it('publishes a loose folder: every resource under content/<game>/resources/<digest>', async () => {

@@ -180,7 +180,11 @@ export async function tryRelease(context: PipelineContext, game: string, upload:
   if (statusUpload) {
     const status = await readStatus(context, game, statusUpload);
     if (status && isTerminal(status.state)) {
-      if (status.state === 'live') return { state: 'live', releaseId: status.releaseId ?? upload, sequence: status.sequence ?? 0 };
+      if (status.state === 'live') {
+        // A retry after a crash between "live" and the cleanup: finish the cleanup.
+        await context.store.delete(keys.releaseRequest(game, upload));
+        return { state: 'live', releaseId: status.releaseId ?? upload, sequence: status.sequence ?? 0 };
+      }
       // Refused by a step before the request arrived (or timed out): the request is discarded too.
       await discardReleaseRequest(context, game, upload);
       return { state: 'refused', errors: [] };

@@ -1,0 +1,162 @@
+/**
+ * A deterministic simulation of the pipeline on the in-memory store, for the invariant tests and
+ * the soak: staged objects produce events; events are delivered in a seeded order, sometimes
+ * twice, with Lambda's retries (1 + 2 attempts); writes can be made to crash at any point.
+ */
+import { MemoryObjectStore } from '../../lib/adapters/memory-store';
+import { RecordingInvalidator } from '../../lib/adapters/cdn';
+import type { StudioConfig } from '../../lib/core/config';
+import { hashHex, algorithmForHexName } from '../../lib/core/digest';
+import { keys } from '../../lib/core/keys';
+import { decodeManifest } from '../../lib/core/manifest-codec';
+import { isExcluded } from '../../lib/core/manifest';
+import type { PipelineContext } from '../../lib/core/pipeline/context';
+import { onArchiveArrived, onManifestArrived, onReleaseRequested, onResourceArrived } from '../../lib/core/pipeline/steps';
+import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../../lib/core/release-request';
+import type { ChannelPointer, ReleaseRecord } from '../../lib/core/release-record';
+import { RESOURCE_HEADER_BYTES } from '../../lib/core/resource-header';
+import { routeFor, type PipelineStep } from '../../lib/routes';
+import { Prng, type FactoryContent } from '../../lib/factory/content-factory';
+
+const STEPS: Record<PipelineStep, (context: PipelineContext, key: string) => Promise<void>> = {
+  resource: onResourceArrived,
+  archive: onArchiveArrived,
+  manifest: onManifestArrived,
+  release: onReleaseRequested,
+};
+
+/** How events are delivered. */
+export interface DeliveryPlan {
+  readonly seed: number;
+  /** Probability that an event is delivered twice. */
+  readonly duplicateRate?: number;
+  /** Shuffle the pending events before each delivery round (else arrival order). */
+  readonly shuffle?: boolean;
+}
+
+export class PipelineSimulator {
+  readonly store: MemoryObjectStore;
+  readonly cdn = new RecordingInvalidator();
+  readonly context: PipelineContext;
+  private readonly pending: string[] = [];
+  private readonly random: Prng;
+  /** Events that failed all three attempts (should stay empty unless a test injects that much). */
+  readonly deadLetters: { key: string; error: unknown }[] = [];
+  private time = Date.parse('2026-11-27T12:00:00Z');
+
+  constructor(private readonly plan: DeliveryPlan, config?: StudioConfig) {
+    this.store = new MemoryObjectStore(() => new Date(this.time));
+    this.random = new Prng(plan.seed);
+    this.context = { store: this.store, cdn: this.cdn, clock: { now: () => new Date(this.time) }, config, cdnBaseUrl: 'https://cdn.test/' };
+  }
+
+  /** Let simulated time pass (release timeouts, retention). */
+  advance(ms: number): void {
+    this.time += ms;
+  }
+
+  /** A publisher's PUT: the object is stored and its event queued (nothing runs yet). */
+  async stage(key: string, body: Uint8Array | string): Promise<void> {
+    await this.store.put(key, body);
+    if (routeFor(key)) this.pending.push(key);
+  }
+
+  /** Stage a whole upload of factory content, as `lup publish` would (release request last). */
+  async stageUpload(request: { game: string; upload: string; channel: string; content: FactoryContent; zip?: Uint8Array }): Promise<void> {
+    const { game, upload, channel, content, zip } = request;
+    if (zip) {
+      await this.stage(keys.staged(game, upload, 'game.zip'), zip);
+    } else {
+      await this.stage(keys.staged(game, upload, 'liveupdate.game.dmanifest'), content.manifestBytes);
+      for (const r of content.resources) await this.stage(keys.staged(game, upload, r.name), r.bytes);
+    }
+    const releaseRequest: ReleaseRequest = {
+      schemaVersion: RELEASE_REQUEST_SCHEMA_VERSION, game, upload, channel,
+      kind: zip ? 'archives' : 'loose',
+      archives: zip ? [{ name: 'game.zip', sha256: hashHex('sha256', zip), sizeBytes: zip.length, priority: 10 }] : [],
+      ...(zip ? {} : { manifestSha256: hashHex('sha256', content.manifestBytes) }),
+      requestedAt: new Date(this.time).toISOString(),
+    };
+    await this.stage(keys.releaseRequest(game, upload), JSON.stringify(releaseRequest));
+  }
+
+  /** Deliver one event with Lambda's semantics; returns false when nothing is pending. */
+  async deliverOne(afterEach?: () => Promise<void>): Promise<boolean> {
+    if (this.pending.length === 0) return false;
+    const index = this.plan.shuffle ? this.random.int(0, this.pending.length - 1) : 0;
+    const [key] = this.pending.splice(index, 1);
+    if (this.plan.duplicateRate && this.random.chance(this.plan.duplicateRate)) this.pending.push(key);
+    const step = STEPS[routeFor(key) as PipelineStep];
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await step(this.context, key);
+        lastError = undefined;
+        break;
+      } catch (error) {
+        lastError = error;
+      } finally {
+        if (afterEach) await afterEach();
+      }
+    }
+    if (lastError !== undefined) this.deadLetters.push({ key, error: lastError });
+    return true;
+  }
+
+  /** Deliver until no event is pending. */
+  async drain(afterEach?: () => Promise<void>): Promise<void> {
+    while (await this.deliverOne(afterEach));
+  }
+
+  async json<T>(key: string): Promise<T | undefined> {
+    const bytes = this.store.bytes(key);
+    return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as T) : undefined;
+  }
+
+  /** What a test compares between runs: served and recorded objects, without times. */
+  async endState(): Promise<Record<string, unknown>> {
+    const state: Record<string, unknown> = {};
+    for (const key of this.store.keys()) {
+      if (key.startsWith('content/')) state[key] = hashHex('sha256', this.store.bytes(key)!);
+      else if (key.startsWith('channels/') && key.endsWith('.json')) {
+        const p = (await this.json<ChannelPointer>(key))!;
+        state[key] = { sequence: p.sequence, releaseId: p.releaseId, archives: p.archives.map((a) => a.sha256), manifest: p.manifest.sha256 };
+      } else if (key.startsWith('status/')) state[key] = (await this.json<{ state: string }>(key))!.state;
+      else if (key.startsWith('staging/') || key.startsWith('releases/') || key.startsWith('quarantine/')) state[key] = true;
+    }
+    return state;
+  }
+
+  /**
+   * Check invariant I1 (verified-only, every referenced object present) and the completeness part
+   * of I2 (the pointer names a complete release). Returns the violations, empty when all hold.
+   */
+  async violations(): Promise<string[]> {
+    const found: string[] = [];
+    for (const key of this.store.keys()) {
+      const body = this.store.bytes(key)!;
+      const resource = /^content\/[^/]+\/resources\/([0-9a-f]+)$/.exec(key);
+      const sha = /^content\/[^/]+\/(?:archives|manifests)\/([0-9a-f]{64})\.(?:zip|dmanifest)$/.exec(key);
+      if (resource) {
+        const algorithm = algorithmForHexName(resource[1]);
+        if (!algorithm || hashHex(algorithm, body.subarray(RESOURCE_HEADER_BYTES)) !== resource[1]) found.push(`I1: ${key} does not match its name`);
+      } else if (sha) {
+        if (hashHex('sha256', body) !== sha[1]) found.push(`I1: ${key} does not match its SHA-256`);
+      } else if (key.startsWith('content/')) found.push(`I1: ${key} is not a content-addressed key`);
+    }
+    for (const key of this.store.keys().filter((k) => k.startsWith('channels/') && k.endsWith('.json'))) {
+      const pointer = (await this.json<ChannelPointer>(key))!;
+      const release = await this.json<ReleaseRecord>(keys.release(pointer.game, pointer.releaseId));
+      if (!release) found.push(`I2: ${key} names release ${pointer.releaseId}, which has no record`);
+      const referenced = [pointer.manifest.path, ...pointer.archives.map((a) => a.path)];
+      const manifestBytes = this.store.bytes(pointer.manifest.path);
+      if (manifestBytes && pointer.archives.length === 0) {
+        for (const e of decodeManifest(manifestBytes).resources) if (isExcluded(e)) referenced.push(`${pointer.resourcesBase.path}${e.hash}`);
+      }
+      for (const path of referenced) if (!this.store.bytes(path)) found.push(`I1: ${key} references missing ${path}`);
+      const sequences = pointer.history.map((h) => h.sequence);
+      if (sequences.some((s, i) => i > 0 && s >= sequences[i - 1])) found.push(`I2: ${key} history is not strictly decreasing: ${sequences.join(',')}`);
+    }
+    return found;
+  }
+}
