@@ -5,7 +5,8 @@
  */
 import pLimit from 'p-limit';
 import { uploadFile } from '../adapters/s3-uploader';
-import { lupError, type LupErrorData } from '../core/errors';
+import { isLupError, lupError, type LupErrorData } from '../core/errors';
+import type { StoredObject } from '../core/ports';
 import { keys } from '../core/keys';
 import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../core/release-request';
 import { encodeDocument } from '../core/release-record';
@@ -145,6 +146,20 @@ export async function publishPlan(request: PublishRequest): Promise<PublishResul
   };
 }
 
+/**
+ * Read the status object. A deployed publisher may list only content/ and status/ by prefix, so S3
+ * answers a GET of a status object that does not exist yet with 403, not 404: that means "not yet".
+ */
+async function readStatusObject(target: Target, key: string): Promise<StoredObject | undefined> {
+  try {
+    return await target.store.get(key);
+  } catch (error) {
+    const status = isLupError(error) ? (error.cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode : undefined;
+    if (status === 403) return undefined;
+    throw error;
+  }
+}
+
 /** Poll the status object until it is terminal (the embedded stack is awaited directly). */
 async function waitForVerdict(target: Target, game: string, upload: string, timeoutMs: number, now: () => Date): Promise<UploadStatus | undefined> {
   const key = keys.status(game, upload);
@@ -152,7 +167,7 @@ async function waitForVerdict(target: Target, game: string, upload: string, time
   let delayMs = 100;
   for (;;) {
     if (target.embedded) await target.embedded.router.idle();
-    const object = await target.store.get(key);
+    const object = await readStatusObject(target, key);
     const status = object ? (JSON.parse(Buffer.from(object.body).toString('utf8')) as UploadStatus) : undefined;
     if (status && isTerminal(status.state)) return status;
     if (target.embedded || now().getTime() >= deadline) return status;
