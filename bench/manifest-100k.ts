@@ -4,9 +4,13 @@
  *
  *   npx tsx bench/manifest-100k.ts [--entries 100000] [--runs 5]
  *
- * The manifest is made by the content factory in this process; the measured part runs in a fresh
- * child process (fork, same tsx loader), so the figures are not inflated by the generator's
- * garbage: peak RSS is the child's own high-water mark (`process.resourceUsage().maxRSS`).
+ * The manifest is made by the content factory in this process; the measured part runs in child
+ * processes (fork, same tsx loader), so the figures are not inflated by the generator's garbage.
+ * Peak RSS is each child's own high-water mark (`process.resourceUsage().maxRSS`).
+ * - cold: each run in a fresh process (one manifest per process, as a Lambda invocation): the
+ *   figures the targets are judged on.
+ * - warm: all runs in one process: JIT-warm times; its peak RSS also holds earlier runs' garbage,
+ *   which V8 collects lazily while the heap is far from its limit.
  */
 import { fork } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -96,26 +100,38 @@ async function parent(): Promise<void> {
     await writeFile(manifestPath, content.manifestBytes);
     await writeFile(keyPath, publicKey.export({ type: 'spki', format: 'pem' }));
 
-    const result = await new Promise<ChildResult>((resolve, reject) => {
-      const worker = fork(__filename, ['--child', manifestPath, keyPath, String(runs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const measure = (childRuns: number): Promise<ChildResult> => new Promise<ChildResult>((resolve, reject) => {
+      const worker = fork(__filename, ['--child', manifestPath, keyPath, String(childRuns)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       worker.once('message', (message) => resolve(message as ChildResult));
       worker.once('error', reject);
       worker.once('exit', (code) => {
         if (code !== 0) reject(new Error(`benchmark child exited with ${code}`));
       });
     });
+    // Cold: one manifest per fresh process, as a pipeline Lambda invocation handles it.
+    const cold: ChildResult[] = [];
+    for (let i = 0; i < runs; i++) cold.push(await measure(1));
+    // Warm: every run in one process (JIT warm; V8 may defer collecting earlier runs' garbage).
+    const warm = await measure(runs);
 
-    const total = median(result.totalMs);
+    const coldTotal = cold.map((r) => r.totalMs[0]);
+    const coldPeak = Math.max(...cold.map((r) => r.peakRssBytes));
+    const list = (values: readonly number[]): string => `[${values.map((v) => v.toFixed(0)).join(', ')}]`;
+    const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
     const rows: [string, string][] = [
       ['machine', `${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}`],
-      ['manifest', `${result.entries} entries, ${mb(result.manifestBytes)} (generated in ${ms(generateMs)}, not measured)`],
-      ['validation errors', `${result.errors} (expected 0)`],
-      ['decode (median of ' + runs + ')', `${ms(median(result.decodeMs))}  [${result.decodeMs.map((v) => v.toFixed(0)).join(', ')}]`],
-      ['validate (median)', `${ms(median(result.validateMs))}  [${result.validateMs.map((v) => v.toFixed(0)).join(', ')}]`],
-      ['decode + validate (median)', `${ms(total)}  target <= 1000 ms: ${total <= 1000 ? 'met' : 'MISSED'}`],
-      ['child RSS before', mb(result.baselineRssBytes)],
-      ['child peak RSS (maxRSS)', `${mb(result.peakRssBytes)}  target <= 300 MB: ${result.peakRssBytes <= 300 * 1024 * 1024 ? 'met' : 'MISSED'}`],
-      ['child peak heap used', mb(result.peakHeapUsedBytes)],
+      ['manifest', `${warm.entries} entries, ${mb(warm.manifestBytes)} (generated in ${ms(generateMs)}, not measured)`],
+      ['validation errors', `${warm.errors} (expected 0)`],
+      [`cold decode (median of ${runs})`, `${ms(median(cold.map((r) => r.decodeMs[0])))}  ${list(cold.map((r) => r.decodeMs[0]))}`],
+      ['cold validate (median)', `${ms(median(cold.map((r) => r.validateMs[0])))}  ${list(cold.map((r) => r.validateMs[0]))}`],
+      ['cold decode + validate', `${ms(median(coldTotal))}  target <= 1000 ms: ${met(median(coldTotal) <= 1000)}`],
+      ['cold peak RSS (max)', `${mb(coldPeak)}  target <= 300 MB: ${met(coldPeak <= 300 * 1024 * 1024)}  (process before decoding: ${mb(Math.max(...cold.map((r) => r.baselineRssBytes)))})`],
+      ['cold peak heap used (max)', mb(Math.max(...cold.map((r) => r.peakHeapUsedBytes)))],
+      [`warm decode (median of ${runs})`, `${ms(median(warm.decodeMs))}  ${list(warm.decodeMs)}`],
+      ['warm validate (median)', `${ms(median(warm.validateMs))}  ${list(warm.validateMs)}`],
+      ['warm decode + validate', `${ms(median(warm.totalMs))}`],
+      [`warm peak RSS (${runs} runs, 1 process)`, mb(warm.peakRssBytes)],
+      ['warm peak heap used', mb(warm.peakHeapUsedBytes)],
     ];
     const width = Math.max(...rows.map(([label]) => label.length));
     process.stdout.write(`${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')}\n`);

@@ -137,20 +137,39 @@ async function collectGarbage(context: PipelineContext, game: string, apply: boo
     release.archives.forEach((a) => referenced.add(a.path));
     const manifest = await context.store.get(release.manifest.path);
     if (!manifest) throw incomplete(`manifest ${release.manifest.path} of release ${id} is missing`);
-    for (const entry of decodeManifest(manifest.body).resources) {
-      if (isExcluded(entry)) referenced.add(keys.resource(game, entry.hash));
+    if (release.kind === 'loose') {
+      for (const entry of decodeManifest(manifest.body).resources) {
+        if (isExcluded(entry)) referenced.add(keys.resource(game, entry.hash));
+      }
     }
   }
   const content = await context.store.list(keys.contentPrefix(game));
   const unreferenced = content
     .filter((o) => !referenced.has(o.key))
-    .filter((o) => !o.lastModified || now - o.lastModified.getTime() >= minAgeMs)
+    // An object whose age is unknown is kept: deleting is the one mistake gc cannot undo.
+    .filter((o) => o.lastModified !== undefined && now - o.lastModified.getTime() >= minAgeMs)
     .map((o) => ({ key: o.key, sizeBytes: o.sizeBytes }));
-  if (apply) for (const o of unreferenced) await context.store.delete(o.key);
+  if (apply) {
+    for (const o of unreferenced) {
+      // Content first, then its receipt: a crash in between leaves a receipt the release step
+      // ignores (it checks the content too), never content without its proof.
+      await context.store.delete(o.key);
+      const receipt = receiptOf(game, o.key);
+      if (receipt) await context.store.delete(receipt);
+    }
+  }
   return {
     game, applied: apply, scanned: content.length, referenced: referenced.size, unreferenced,
     reclaimableBytes: unreferenced.reduce((n, o) => n + o.sizeBytes, 0), retainedReleases: [...retained],
   };
+}
+
+/** The receipt key of a content key (archives and manifests have receipts; resources do not). */
+function receiptOf(game: string, contentKey: string): string | undefined {
+  const archive = /\/archives\/([0-9a-f]{64})\.zip$/.exec(contentKey);
+  if (archive) return keys.archiveReceipt(game, archive[1]);
+  const manifest = /\/manifests\/([0-9a-f]{64})\.dmanifest$/.exec(contentKey);
+  return manifest ? keys.manifestReceipt(game, manifest[1]) : undefined;
 }
 
 function incomplete(what: string, cause?: unknown) {

@@ -57,3 +57,24 @@ export async function readManifestReceipt(context: PipelineContext, game: string
 export async function readArchiveReceipt(context: PipelineContext, game: string, sha256: string): Promise<ArchiveReceipt | undefined> {
   return (await readJson<ArchiveReceipt>(context.store, keys.archiveReceipt(game, sha256)))?.value;
 }
+
+/**
+ * A verified archive that is still served: its receipt, its archive and its manifest under
+ * content/. Garbage collection deletes content before receipts, so a receipt alone is not enough.
+ */
+export async function verifiedArchive(context: PipelineContext, game: string, sha256: string): Promise<ArchiveReceipt | undefined> {
+  const receipt = await readArchiveReceipt(context, game, sha256);
+  if (!receipt) return undefined;
+  const [archive, manifest] = await Promise.all([
+    context.store.head(keys.archive(game, sha256)),
+    context.store.head(keys.manifest(game, receipt.manifest.sha256)),
+  ]);
+  return archive && manifest ? receipt : undefined;
+}
+
+/** A verified manifest that is still under content/ (see {@link verifiedArchive}). */
+export async function verifiedManifest(context: PipelineContext, game: string, sha256: string): Promise<ManifestReceipt | undefined> {
+  const receipt = await readManifestReceipt(context, game, sha256);
+  if (!receipt) return undefined;
+  return (await context.store.head(keys.manifest(game, sha256))) ? receipt : undefined;
+}

@@ -16,7 +16,7 @@ import { cdnUrl, log, type PipelineContext } from './context';
 import { createJson, readJson } from './documents';
 import { flipChannel } from './flip';
 import { checkChannel, checkPin, pinGame, resolveGame, type GameRules } from './game-policy';
-import { readArchiveReceipt, readManifestReceipt, type ManifestReceipt } from './receipts';
+import { readManifestReceipt, verifiedArchive, verifiedManifest, type ManifestReceipt } from './receipts';
 import { readStatus, updateStatus } from './status';
 
 /** The editor's latest verified manifest: what an editor upload releases. */
@@ -82,7 +82,7 @@ async function assembleFromRequest(context: PipelineContext, request: ReleaseReq
   const { game, upload } = request;
   const base = { releaseId: upload, channel: request.channel, requestId: `release:${game}:${upload}`, kind: request.kind, publicKey: request.publicKey, note: request.note };
   if (request.kind === 'archives') {
-    const receipts = await Promise.all(request.archives.map((a) => readArchiveReceipt(context, game, a.sha256)));
+    const receipts = await Promise.all(request.archives.map((a) => verifiedArchive(context, game, a.sha256)));
     const absent = request.archives.filter((_, i) => !receipts[i]);
     if (absent.length > 0) {
       if (busy) return waiting(`archives not verified yet: ${absent.map((a) => a.name).join(', ')}`);
@@ -119,7 +119,7 @@ async function assembleFromRequest(context: PipelineContext, request: ReleaseReq
     });
     return { ok: true, assembly: { ...base, manifest: ordered[0].r.manifest, archives, resources: [] } };
   }
-  const manifest = await readManifestReceipt(context, game, request.manifestSha256 as string);
+  const manifest = await verifiedManifest(context, game, request.manifestSha256 as string);
   if (!manifest) {
     if (busy) return waiting('manifest not verified yet');
     return refuse([lupError({
@@ -155,7 +155,7 @@ async function assembleEditor(context: PipelineContext, rules: GameRules, busy: 
     // Already decided: later events of the same build change nothing (and invalidate nothing).
     return { ok: false, attempt: status.state === 'live' ? { state: 'live', releaseId, sequence: status.sequence ?? 0 } : { state: 'waiting', reason: `already ${status.state}` } };
   }
-  const manifest = await readManifestReceipt(context, rules.game, candidate.manifestSha256);
+  const manifest = await verifiedManifest(context, rules.game, candidate.manifestSha256);
   if (!manifest) return waiting('manifest receipt not written yet');
   // The editor uploads in any order and never says it is done: wait until every needed resource is verified.
   const missing = await resourcesPresent(context, rules.game, manifest.excluded);
@@ -295,9 +295,9 @@ export async function missingFor(context: PipelineContext, game: string, upload:
   if (!parsed.ok) return [];
   const request = parsed.request;
   if (request.kind === 'archives') {
-    const receipts = await Promise.all(request.archives.map((a) => readArchiveReceipt(context, game, a.sha256)));
+    const receipts = await Promise.all(request.archives.map((a) => verifiedArchive(context, game, a.sha256)));
     return request.archives.filter((_, i) => !receipts[i]).map((a) => a.name);
   }
-  const manifest = await readManifestReceipt(context, game, request.manifestSha256 as string);
+  const manifest = await verifiedManifest(context, game, request.manifestSha256 as string);
   return manifest ? resourcesPresent(context, game, manifest.excluded) : [MANIFEST_NAME];
 }
