@@ -2,6 +2,7 @@
  * `lup publish`: publish zips or a loose folder through the verifying pipeline and wait for the verdict.
  */
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { formatError } from '../core/errors';
 import { isValidId } from '../core/keys';
 import { parsePublicKey } from '../core/config';
@@ -74,7 +75,9 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
       parsePublicKey(text, '--public-key');
       publicKey = text.includes('-----BEGIN') ? parsePublicKey(text).export({ format: 'der', type: 'spki' }).toString('base64') : text;
     }
+    const planStarted = performance.now();
     const plan = await planPublish(paths.map((p) => resolvePath(io, p)), { precheck: options.check });
+    const plannedMs = Math.round(performance.now() - planStarted);
     if (plan.errors.length > 0) {
       state.exitCode = EXIT.invalid;
       if (options.json) io.stdout(`${JSON.stringify({ state: 'refused', phase: 'local-check', errors: plan.errors.map((e) => e.toJSON()) }, null, 2)}\n`);
@@ -93,7 +96,7 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
       progress.stop();
       state.exitCode = result.state === 'live' ? EXIT.ok : result.state === 'verified' ? EXIT.ok : EXIT.invalid;
       if (options.json) {
-        io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+        io.stdout(`${JSON.stringify({ ...result, timings: { plannedMs, ...result.timings } }, null, 2)}\n`);
         return;
       }
       const sent = `${result.uploaded.objects} object(s), ${(result.uploaded.bytes / 1_048_576).toFixed(1)} MB sent; ${result.skipped.objects} already published`;

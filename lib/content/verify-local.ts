@@ -8,7 +8,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, extname, join, relative, resolve } from 'node:path';
 import { fileByteSource } from '../adapters/file-source';
 import type { ArchiveLimits } from '../core/archive';
 import { algorithmForHexName } from '../core/digest';
@@ -22,7 +22,7 @@ import { verifyAgainstManifest, verifyArchive, type ContentReport } from '../cor
 
 /** What a local path holds, as {@link verifyLocalPath} recognised it. */
 export type LocalContentKind =
-  /** A zip archive (engine 1.5+ zip mount), recognised by its `PK` signature. */
+  /** A zip archive (engine 1.5+ zip mount), recognised by its `PK` signature or a `.zip` name. */
   | 'zip'
   /** A folder: loose resources named by digest beside their manifest. */
   | 'folder'
@@ -75,7 +75,8 @@ export async function verifyLocalPath(path: string, policy: ValidationPolicy = {
     throw lupError({ code: 'INPUT_NOT_FOUND', location: { file: path }, message: `${path} is neither a file nor a folder; pass a zip, a folder, a manifest or a resource file.` });
   }
   const head = await readHead(absolute, path, 4);
-  if (ZIP_SIGNATURES.some((signature) => signature.equals(head))) {
+  // A .zip name counts too, so a zip cut down to a few bytes is reported as a broken archive.
+  if (ZIP_SIGNATURES.some((signature) => signature.equals(head)) || extname(path).toLowerCase() === '.zip') {
     const source = await fileByteSource(absolute);
     try {
       const report = await verifyArchive(source, { policy, location: { file: path }, limits: options.limits });

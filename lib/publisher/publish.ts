@@ -3,6 +3,7 @@
  * (one listing per content prefix, not a HEAD per object), write the release request last, then
  * wait for the pipeline's verdict in the upload's status object.
  */
+import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
 import { uploadFile } from '../adapters/s3-uploader';
 import { isLupError, lupError, type LupErrorData } from '../core/errors';
@@ -57,6 +58,18 @@ export interface PublishResult {
   readonly skipped: { readonly objects: number; readonly bytes: number };
   readonly errors: readonly LupErrorData[];
   readonly missing?: readonly string[];
+  /** Where the time went, for benchmarks and CI logs. */
+  readonly timings: PublishTimings;
+}
+
+/** Milliseconds from the start of {@link publishPlan} (monotonic clock, not the `now` option). */
+export interface PublishTimings {
+  /** Until the listing of already published content was read. */
+  readonly listedMs: number;
+  /** Until the last upload and then the release request were acknowledged: everything is sent. */
+  readonly uploadedMs: number;
+  /** Until the pipeline's verdict was read (`live`, refused, or the timeout). */
+  readonly liveMs: number;
 }
 
 /** A new upload id: sortable by time, unique enough for concurrent CI jobs. */
@@ -81,7 +94,9 @@ export async function publishPlan(request: PublishRequest): Promise<PublishResul
   const { target, plan, game, channel } = request;
   const now = request.now ?? (() => new Date());
   const upload = request.upload ?? newUploadId(now());
+  const started = performance.now();
   const published = await alreadyPublished(target, plan, game);
+  const listedMs = performance.now() - started;
   // Content already verified under content/ is not sent again: the pipeline counts it by digest.
   const contentKey = (file: PlannedFile, kind: 'archive' | 'resource' | 'manifest'): string =>
     kind === 'archive' ? keys.archive(game, file.sha256) : kind === 'resource' ? keys.resource(game, file.name) : keys.manifest(game, file.sha256);
@@ -126,8 +141,10 @@ export async function publishPlan(request: PublishRequest): Promise<PublishResul
   };
   // The request goes last: the pipeline releases only what it names, once all of it is verified.
   await uploadFile({ client: target.client, bucket: target.bucket, key: keys.releaseRequest(game, upload), body: encodeDocument(releaseRequest), sizeBytes: 0, contentType: 'application/json' });
+  const uploadedMs = performance.now() - started;
   report('waiting');
   const status = await waitForVerdict(target, game, upload, request.timeoutMs ?? 300_000, now);
+  const liveMs = performance.now() - started;
   const pointerPath = keys.pointer(game, channel);
   return {
     // Embedded: after the router is idle nothing more will happen, so a non-terminal state is final.
@@ -143,6 +160,7 @@ export async function publishPlan(request: PublishRequest): Promise<PublishResul
     skipped: { objects: skipped.length, bytes: skipped.reduce((n, c) => n + c.file.sizeBytes, 0) },
     errors: status?.errors ?? [lupError({ code: 'RELEASE_INCOMPLETE', message: 'The pipeline wrote no status for the upload.' }).toJSON()],
     missing: status?.missing,
+    timings: { listedMs: Math.round(listedMs), uploadedMs: Math.round(uploadedMs), liveMs: Math.round(liveMs) },
   };
 }
 

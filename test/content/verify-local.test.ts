@@ -28,6 +28,13 @@ describe(verifyLocalPath, () => {
     expect(report.valid).toBe(true);
   });
 
+  it('reports a .zip file too short to be one as an unreadable archive', async () => {
+    await writeFile(join(dir, 'cut.zip'), 'PK');
+    const { kind, report } = await verifyLocalPath(join(dir, 'cut.zip'));
+    expect(kind).toBe('zip');
+    expect(report.errors.map((e) => e.code)).toEqual(['ARCHIVE_UNREADABLE']);
+  });
+
   it('accepts a folder whose only manifest has another *.dmanifest name', async () => {
     await writeLooseFolder(content, dir);
     await rename(join(dir, MANIFEST_NAME), join(dir, 'game.dmanifest'));
