@@ -12,3 +12,14 @@ export const LAMBDA_ENV = {
   /** CloudFront distribution whose pointer paths are invalidated on each flip. */
   distributionId: 'LUP_DISTRIBUTION_ID',
 } as const;
+
+/**
+ * Optional endpoint overrides, never set by the stack: they let the handler test run the real
+ * handler entries against the local S3 server and a local stand-in for the CloudFront API.
+ */
+export const LAMBDA_ENDPOINT_OVERRIDES = {
+  /** S3 endpoint (path-style addressing). */
+  s3Endpoint: 'LUP_S3_ENDPOINT',
+  /** CloudFront API endpoint. */
+  cloudFrontEndpoint: 'LUP_CLOUDFRONT_ENDPOINT',
+} as const;

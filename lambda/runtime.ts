@@ -10,9 +10,14 @@ import { validateStudioConfig } from '../lib/core/config';
 import { formatError } from '../lib/core/errors';
 import { systemClock } from '../lib/core/ports';
 import type { LogEvent, PipelineContext } from '../lib/core/pipeline/context';
-import { LAMBDA_ENV } from './environment';
+import { LAMBDA_ENDPOINT_OVERRIDES, LAMBDA_ENV } from './environment';
 
 let cached: PipelineContext | undefined;
+
+/** Forget the cached context (tests that change the environment). */
+export function resetPipelineContext(): void {
+  cached = undefined;
+}
 
 function required(name: string): string {
   const value = process.env[name];
@@ -33,8 +38,8 @@ export function pipelineContext(): PipelineContext {
   const result = validateStudioConfig(JSON.parse(required(LAMBDA_ENV.studioConfig)));
   if (!result.ok) throw new Error(`Invalid studio configuration:\n${result.errors.map((e) => formatError(e.toJSON())).join('\n')}`);
   cached = {
-    store: new S3ObjectStore({ client: createS3Client(), bucket: required(LAMBDA_ENV.bucketName) }),
-    cdn: new CloudFrontInvalidator({ client: new CloudFrontClient({}), distributionId: required(LAMBDA_ENV.distributionId) }),
+    store: new S3ObjectStore({ client: createS3Client({ endpoint: process.env[LAMBDA_ENDPOINT_OVERRIDES.s3Endpoint] || undefined }), bucket: required(LAMBDA_ENV.bucketName) }),
+    cdn: new CloudFrontInvalidator({ client: new CloudFrontClient({ endpoint: process.env[LAMBDA_ENDPOINT_OVERRIDES.cloudFrontEndpoint] || undefined }), distributionId: required(LAMBDA_ENV.distributionId) }),
     clock: systemClock,
     config: result.config,
     cdnBaseUrl: required(LAMBDA_ENV.cdnBaseUrl),

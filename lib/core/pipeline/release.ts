@@ -38,13 +38,32 @@ export type ReleaseAttempt =
   | { readonly state: 'verified'; readonly releaseId: string }
   | { readonly state: 'refused'; readonly errors: readonly LupError[] };
 
-/** True when staged objects of the upload are still waiting for their step. */
+function isStepObject(key: string): boolean {
+  const step = routeFor(key);
+  return step === 'resource' || step === 'archive' || step === 'manifest';
+}
+
+/** Keys listed by the first, cheap look of {@link stagingBusy}. */
+const BUSY_PROBE_KEYS = 2;
+/** Keys listed by the full look of {@link stagingBusy}. */
+const BUSY_SCAN_KEYS = 100;
+
+/**
+ * True when staged objects of the upload are still waiting for their step: one of the first
+ * {@link BUSY_SCAN_KEYS} keys of the upload folder is routed to a step. Every event of a big
+ * upload that arrives after its release request asks this, so it first lists only
+ * {@link BUSY_PROBE_KEYS} keys (hex-named resources sort before `release-request.json`, so while
+ * resources wait, the first key is one): a local S3 server reads every listed object's metadata,
+ * which made the 100-key listing the costliest request of a loose publish (bench/profile-publish.ts).
+ * The answer is the same as the full look's: a step key among the first two is among the first
+ * hundred, and a folder with fewer than two keys has been listed completely.
+ */
 async function stagingBusy(context: PipelineContext, game: string, upload: string): Promise<boolean> {
-  const staged = await context.store.list(keys.uploadPrefix(game, upload), { limit: 100 });
-  return staged.some((o) => {
-    const step = routeFor(o.key);
-    return step === 'resource' || step === 'archive' || step === 'manifest';
-  });
+  const probe = await context.store.list(keys.uploadPrefix(game, upload), { limit: BUSY_PROBE_KEYS });
+  if (probe.some((o) => isStepObject(o.key))) return true;
+  if (probe.length < BUSY_PROBE_KEYS) return false;
+  const staged = await context.store.list(keys.uploadPrefix(game, upload), { limit: BUSY_SCAN_KEYS });
+  return staged.some((o) => isStepObject(o.key));
 }
 
 async function resourcesPresent(context: PipelineContext, game: string, needed: readonly string[]): Promise<string[]> {
