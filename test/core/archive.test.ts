@@ -18,7 +18,7 @@ import type { ByteSource } from '../../lib/core/ports';
 import { countingSource, failingSource, noise, withTimeout, yazlZip, zeroStream } from '../helpers/archive-sources';
 import { rawZip, unicodePathExtra } from '../helpers/raw-zip';
 
-const FIXTURE_ROOT = '/work/shared/fixtures/defold-real/indiesoftby__defold-liveupdate-reszip';
+const FIXTURE_ROOT = join(__dirname, '..', 'fixtures', 'defold-real', 'indiesoftby__defold-liveupdate-reszip');
 const FIXTURE_ZIPS = (readdirSync(FIXTURE_ROOT, { recursive: true }) as string[])
   .filter((path) => path.endsWith('.zip'))
   .sort()
