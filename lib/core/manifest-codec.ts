@@ -257,16 +257,21 @@ function digest(hex: string): { data: Uint8Array } {
   return { data: Buffer.from(hex, 'hex') };
 }
 
+/** The header fields every schema shares, as protobufjs message fields. */
+function commonHeader(input: Omit<ManifestInput, 'signature' | 'archiveIdentifier'>): Record<string, unknown> {
+  return {
+    resourceHashAlgorithm: input.resourceHashAlgorithmCode,
+    signatureHashAlgorithm: input.signatureHashAlgorithmCode,
+    signatureSignAlgorithm: input.signAlgorithmCode,
+    projectIdentifier: digest(input.projectIdentifier),
+  };
+}
+
 /** Serialize the `ManifestData` part of a manifest (what the signature covers). */
 export function encodeManifestData(input: Omit<ManifestInput, 'signature' | 'archiveIdentifier'>): Uint8Array {
   if (input.schema === 'v5') {
     return V5_DATA.encode({
-      header: {
-        resourceHashAlgorithm: input.resourceHashAlgorithmCode,
-        signatureHashAlgorithm: input.signatureHashAlgorithmCode,
-        signatureSignAlgorithm: input.signAlgorithmCode,
-        projectIdentifier: digest(input.projectIdentifier),
-      },
+      header: commonHeader(input),
       engineVersions: input.engineVersions.map(digest),
       resources: input.resources.map((e) => ({
         hash: digest(e.hash),
@@ -281,14 +286,7 @@ export function encodeManifestData(input: Omit<ManifestInput, 'signature' | 'arc
   }
   const type = input.schema === 'legacy-2017' ? LEGACY_DATA_2017 : LEGACY_DATA;
   return type.encode({
-    header: {
-      magicNumber: LEGACY_MAGIC_NUMBER,
-      version: input.version,
-      resourceHashAlgorithm: input.resourceHashAlgorithmCode,
-      signatureHashAlgorithm: input.signatureHashAlgorithmCode,
-      signatureSignAlgorithm: input.signAlgorithmCode,
-      projectIdentifier: digest(input.projectIdentifier),
-    },
+    header: { magicNumber: LEGACY_MAGIC_NUMBER, version: input.version, ...commonHeader(input) },
     engineVersions: input.engineVersions.map(digest),
     resources: input.resources.map((e) => ({
       url: e.url,

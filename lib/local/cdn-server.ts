@@ -16,11 +16,11 @@
  * held in memory. It caches nothing, so it needs no invalidation.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { cacheRuleFor, contentTypeFor, corsHeaders, corsPolicy, type CacheRule, type CorsPolicy } from '../http-policy';
 import type { ObjectInfo, ObjectStore } from '../core/ports';
+import { listen } from './listen';
 
 /** Options of {@link startCdnServer}. */
 export interface StartCdnServerRequest {
@@ -220,14 +220,7 @@ export async function startCdnServer(request: StartCdnServerRequest): Promise<Cd
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(request.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, request.port ?? 0, host);
   return {
     host,
     port,

@@ -28,8 +28,8 @@
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html (If-Match, If-None-Match)
  */
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { listen } from './listen';
 
 /** Options of {@link startConditionalGate}. */
 export interface StartConditionalGateRequest {
@@ -478,14 +478,7 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
     handling.catch((error: unknown) => fail(res, error));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(request.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, request.port ?? 0, host);
 
   return {
     host,

@@ -38,6 +38,8 @@ describe('the pipeline refuses bad content', () => {
     expect(result.code).toBe(1);
     const report = JSON.parse(result.out);
     expect(report.state).toBe('refused');
+    // The CLI returns at the verdict; the pipeline may still be tidying up (quarantine, staging).
+    await stack.router.idle();
     // The live channel did not move.
     const pointer = await pointerOf(stack, 'space', 'stable');
     expect(pointer).toMatchObject({ sequence: livePointerSequence, releaseId: liveRelease });

@@ -14,7 +14,7 @@ import { validateManifest } from '../validate-manifest';
 import { verifyArchive } from '../verify-archive';
 import { log, type PipelineContext } from './context';
 import { createJson, updateJson } from './documents';
-import { checkGameKnown, checkPin, resolveGame } from './game-policy';
+import { checkGameKnown, checkPin, resolveGame, type GameRules } from './game-policy';
 import { quarantine } from './quarantine';
 import { manifestReceiptOf, writeArchiveReceipt, writeManifestReceipt } from './receipts';
 import { editorReleaseId, tryRelease, type EditorCandidate, type ReleaseAttempt } from './release';
@@ -100,12 +100,21 @@ export async function onResourceArrived(context: PipelineContext, key: string): 
   await releaseAfter(context, s.game, s.upload);
 }
 
+/** The staged object of a manifest or archive event and its game's rules; quarantined when the game is unknown. */
+async function beginStep(context: PipelineContext, key: string, step: 'manifest' | 'archive'): Promise<{ s: Staged; rules: GameRules } | undefined> {
+  const s = staged(context, key, step);
+  if (!s) return undefined;
+  const game = await resolveGame(context, s.game);
+  if (game.ok) return { s, rules: game.rules };
+  await quarantine(context, s, [game.error], step);
+  return undefined;
+}
+
 /** Step: a manifest arrived (`staging/<game>/<upload>/*.dmanifest`). */
 export async function onManifestArrived(context: PipelineContext, key: string): Promise<void> {
-  const s = staged(context, key, 'manifest');
-  if (!s) return;
-  const game = await resolveGame(context, s.game);
-  if (!game.ok) return quarantine(context, s, [game.error], 'manifest');
+  const begun = await beginStep(context, key, 'manifest');
+  if (!begun) return;
+  const { s, rules } = begun;
   const info = await context.store.head(key);
   if (!info) {
     await releaseAfter(context, s.game, s.upload);
@@ -123,7 +132,7 @@ export async function onManifestArrived(context: PipelineContext, key: string): 
   let manifest;
   try {
     manifest = decodeManifest(object.body, { key });
-    errors = [...validateManifest(manifest, game.rules.policy, { key }).errors, ...checkPin(game.rules, manifest)];
+    errors = [...validateManifest(manifest, rules.policy, { key }).errors, ...checkPin(rules, manifest)];
   } catch (error) {
     if (!isLupError(error)) throw error;
     errors = [error];
@@ -148,10 +157,9 @@ export async function onManifestArrived(context: PipelineContext, key: string): 
 
 /** Step: a zip archive arrived (`staging/<game>/<upload>/*.zip`). */
 export async function onArchiveArrived(context: PipelineContext, key: string): Promise<void> {
-  const s = staged(context, key, 'archive');
-  if (!s) return;
-  const game = await resolveGame(context, s.game);
-  if (!game.ok) return quarantine(context, s, [game.error], 'archive');
+  const begun = await beginStep(context, key, 'archive');
+  if (!begun) return;
+  const { s, rules } = begun;
   const opened = await context.store.openRange(key);
   if (!opened) {
     await releaseAfter(context, s.game, s.upload);
@@ -159,10 +167,10 @@ export async function onArchiveArrived(context: PipelineContext, key: string): P
   }
   // Verify (random access) and hash the whole object (sequential) at the same time.
   const [report, sha256] = await Promise.all([
-    verifyArchive(opened.source, { policy: game.rules.policy, location: { key } }),
+    verifyArchive(opened.source, { policy: rules.policy, location: { key } }),
     hashStream(opened.source),
   ]);
-  const errors = [...report.errors, ...(report.manifest ? checkPin(game.rules, report.manifest) : [])];
+  const errors = [...report.errors, ...(report.manifest ? checkPin(rules, report.manifest) : [])];
   if (errors.length > 0 || !report.manifest || !report.manifestBytes || !report.manifestSha256) {
     return quarantine(context, s, errors, 'archive');
   }
