@@ -7,11 +7,12 @@ import { formatError } from '../core/errors';
 import { isValidId } from '../core/keys';
 import { parsePublicKey } from '../core/config';
 import { planPublish } from '../publisher/plan';
+import { policyForGame } from '../core/policy';
 import { publishPlan } from '../publisher/publish';
 import { EXIT, UsageError } from './io';
 import { registerCommand } from './program';
 import { byteProgress } from './progress';
-import { addTargetOptions, openTarget, resolvePath, type TargetOptions } from './target';
+import { addTargetOptions, openTarget, resolvePath, targetConfig, type TargetOptions } from './target';
 
 interface PublishOptions extends TargetOptions {
   readonly game: string;
@@ -76,7 +77,11 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
       publicKey = text.includes('-----BEGIN') ? parsePublicKey(text).export({ format: 'der', type: 'spki' }).toString('base64') : text;
     }
     const planStarted = performance.now();
-    const plan = await planPublish(paths.map((p) => resolvePath(io, p)), { precheck: options.check });
+    // With a studio configuration, the local check applies the game's own rules (project, key, engines).
+    const config = targetConfig(options, io);
+    const game = config?.games.find((g) => g.id === options.game);
+    if (config && !game) throw new UsageError(`--game "${options.game}" is not in ${options.config}; its games: ${config.games.map((g) => g.id).join(', ')}.`);
+    const plan = await planPublish(paths.map((p) => resolvePath(io, p)), { precheck: options.check, policy: game ? policyForGame(game) : undefined });
     const plannedMs = Math.round(performance.now() - planStarted);
     if (plan.errors.length > 0) {
       state.exitCode = EXIT.invalid;

@@ -73,9 +73,14 @@ function withSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
 }
 
+/** The studio configuration `--config` names, if any. */
+export function targetConfig(options: TargetOptions, io: CliIo): StudioConfig | undefined {
+  return options.config ? loadStudioConfig(resolvePath(io, options.config)) : undefined;
+}
+
 /** Open the target the flags name. */
 export async function openTarget(options: TargetOptions, io: CliIo): Promise<Target> {
-  const config: StudioConfig | undefined = options.config ? loadStudioConfig(resolvePath(io, options.config)) : undefined;
+  const config = targetConfig(options, io);
   if (!options.endpoint) {
     const dataDir = resolvePath(io, options.dataDir ?? DEFAULT_DATA_DIR);
     let stack: PipelineStack;

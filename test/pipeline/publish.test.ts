@@ -2,6 +2,8 @@
  * The product's main job, end to end on the real local stack: `lup publish` → staging → the
  * handlers → content/ → the pointer flip → served by the local CDN with the production headers.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { keys } from '../../lib/core/keys';
 import { CHANNEL_CACHE, CONTENT_CACHE } from '../../lib/http-policy';
 import { hashHex } from '../../lib/core/digest';
@@ -71,4 +73,20 @@ describe('lup publish on the local stack', () => {
     const status = await statusOf(stack, 'space', result.out.match(/release (\S+) on/)![1]);
     expect(status?.state).toBe('live');
   });
+
+  it('applies the studio configuration of --config in the local check, before anything is sent', async () => {
+    const configFile = join(stack.dir, 'studio.json');
+    await writeFile(configFile, JSON.stringify({ games: [{ id: 'space', projectTitle: 'Space Game' }] }));
+    const { zip } = await writeContent(stack, 'other', { seed: 5, resourceCount: 5, projectTitle: 'Other Game' });
+    const refused = await lup(stack, ['publish', zip, '--game', 'space', '--channel', 'stable', '--config', configFile]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('refused before upload');
+    expect(refused.err).toContain('MANIFEST_PROJECT_MISMATCH');
+    expect(await keysUnder(stack.store, 'staging/')).toEqual([]);
+
+    const unknown = await lup(stack, ['publish', zip, '--game', 'moon', '--channel', 'stable', '--config', configFile]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('--game "moon" is not in');
+  });
 });
+
