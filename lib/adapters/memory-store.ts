@@ -98,6 +98,12 @@ export class MemoryObjectStore implements ObjectStore {
     return e ? { ...this.info(key, e), body: e.body } : undefined;
   }
 
+  async readPrefix(key: string, lengthBytes: number): Promise<{ bytes: Uint8Array; sizeBytes: number } | undefined> {
+    this.count('get', key);
+    const body = this.objects.get(key)?.body;
+    return body ? { bytes: body.subarray(0, lengthBytes), sizeBytes: body.length } : undefined;
+  }
+
   async getStream(key: string): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> } | undefined> {
     this.count('get', key);
     const e = this.objects.get(key);

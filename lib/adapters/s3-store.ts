@@ -123,6 +123,20 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async readPrefix(key: string, lengthBytes: number): Promise<{ bytes: Uint8Array; sizeBytes: number } | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${lengthBytes - 1}` }));
+      const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+      // `Content-Range: bytes 0-15/12345` carries the whole size; a server that ignores the range
+      // sends the whole object instead (never hand out more than asked).
+      const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];
+      return { bytes: body.subarray(0, lengthBytes), sizeBytes: total !== undefined ? Number(total) : body.byteLength };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.unavailable('GetObject', key, error);
+    }
+  }
+
   async getStream(key: string): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> } | undefined> {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));

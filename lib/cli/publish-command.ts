@@ -81,6 +81,9 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
     const config = targetConfig(options, io);
     const game = config?.games.find((g) => g.id === options.game);
     if (config && !game) throw new UsageError(`--game "${options.game}" is not in ${options.config}; its games: ${config.games.map((g) => g.id).join(', ')}.`);
+    if (game && !game.publisherChannels.includes(options.channel)) {
+      throw new UsageError(`--channel "${options.channel}" is not a publisher channel of ${game.id} (${game.publisherChannels.join(', ')}); publish there and \`lup promote\` with the operator role, or add it to publisherChannels in ${options.config}.`);
+    }
     const plan = await planPublish(paths.map((p) => resolvePath(io, p)), { precheck: options.check, policy: game ? policyForGame(game) : undefined });
     const plannedMs = Math.round(performance.now() - planStarted);
     if (plan.errors.length > 0) {

@@ -34,7 +34,9 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
   'releases/*': 'Release records and history are named by release id and sequence number, chosen at run time.',
   'quarantine/*': 'Rejected uploads keep their upload id and name under quarantine/<game>/<upload>/.',
   'status/*': 'One status object per upload (status/<game>/<upload>.json); upload ids are chosen at run time.',
-  'state/*': 'Receipts of verified uploads live under state/<game>/<upload>/; upload ids are chosen at run time.',
+  'state/*': 'Pipeline bookkeeping lives under state/<game>/: receipts named by content digest, the editor candidate and the development pin; games and digests are known only at run time.',
+  'state/*/_archives/*.json': 'Garbage collection deletes the receipt of each archive it deletes; receipts are named by the archive SHA-256, known only at run time.',
+  'state/*/_manifests/*.json': 'Garbage collection deletes the receipt of each manifest it deletes; receipts are named by the manifest SHA-256, known only at run time.',
 };
 
 /** The reasons for `patterns`, taken from {@link WILDCARD_REASONS}; throws on a pattern without one. */

@@ -18,7 +18,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StudioConfig } from '../core/config';
-import { PREFIX } from '../core/keys';
+import { PREFIX, keys } from '../core/keys';
 import { PipelineStep, ROUTES, STEP_HANDLER_FILES } from '../routes';
 import { LAMBDA_ENV } from '../../lambda/environment';
 import { acknowledgeObjectWildcards, wildcardReasons } from './nag';
@@ -113,7 +113,8 @@ export const PIPELINE_ACCESS: Readonly<Record<PipelineFunctionName, BucketAccess
   control: {
     read: [all(PREFIX.state), all(PREFIX.releases), all(PREFIX.channels), all(PREFIX.content)],
     write: [all(PREFIX.channels), all(PREFIX.releases)],
-    delete: [all(PREFIX.content)],
+    // gc deletes content and then the receipts that vouch for it (lib/core/pipeline/control.ts).
+    delete: [all(PREFIX.content), keys.archiveReceipt('*', '*'), keys.manifestReceipt('*', '*')],
     invalidate: true,
   },
   // Marks overdue releases failed, after one last release attempt.

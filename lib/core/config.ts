@@ -36,6 +36,12 @@ export interface GameConfig {
   readonly channels: readonly string[];
   /** Channel that Defold-editor uploads (no release request) are released to. @default - none: editor uploads are verified but not released */
   readonly autoReleaseChannel?: string;
+  /**
+   * Channels a publisher's release request may move. The others move only by an operator's promote
+   * or rollback, so a leaked publisher key cannot change what most players get.
+   * @default [autoReleaseChannel], or the first channel when there is none
+   */
+  readonly publisherChannels: readonly string[];
   readonly retention: RetentionConfig;
 }
 
@@ -139,7 +145,7 @@ function validateGame(problems: Problems, index: number, raw: unknown): GameConf
     return undefined;
   }
   checkUnknownKeys(problems, path, raw, [
-    'id', 'projectTitle', 'publicKey', 'allowUnsigned', 'supportedEngineVersions', 'channels', 'autoReleaseChannel', 'retention',
+    'id', 'projectTitle', 'publicKey', 'allowUnsigned', 'supportedEngineVersions', 'channels', 'autoReleaseChannel', 'publisherChannels', 'retention',
   ]);
   const id = raw.id;
   if (typeof id !== 'string' || !isValidId(id)) {
@@ -174,6 +180,12 @@ function validateGame(problems: Problems, index: number, raw: unknown): GameConf
   if (autoReleaseChannel !== undefined && (typeof autoReleaseChannel !== 'string' || !channels.includes(autoReleaseChannel))) {
     problem(problems, `${path}.autoReleaseChannel`, `one of the game's channels (${channels.join(', ')})`, autoReleaseChannel, `${path}.autoReleaseChannel must be one of the game's channels.`);
   }
+  // An invalid autoReleaseChannel is reported once, above, not again through this default.
+  const defaultPublisherChannels = typeof autoReleaseChannel === 'string' && channels.includes(autoReleaseChannel) ? [autoReleaseChannel] : channels.slice(0, 1);
+  const publisherChannels = stringList(problems, `${path}.publisherChannels`, raw.publisherChannels, defaultPublisherChannels);
+  publisherChannels.forEach((c, i) => {
+    if (!channels.includes(c)) problem(problems, `${path}.publisherChannels[${i}]`, `one of the game's channels (${channels.join(', ')})`, c, `${path}.publisherChannels may only name the game's channels.`);
+  });
   const supportedEngineVersions = stringList(problems, `${path}.supportedEngineVersions`, raw.supportedEngineVersions, []);
   let retention = DEFAULT_RETENTION;
   if (raw.retention !== undefined) {
@@ -196,6 +208,7 @@ function validateGame(problems: Problems, index: number, raw: unknown): GameConf
     supportedEngineVersions,
     channels,
     autoReleaseChannel: typeof autoReleaseChannel === 'string' ? autoReleaseChannel : undefined,
+    publisherChannels,
     retention,
   };
 }

@@ -48,6 +48,8 @@ export interface ByteSource {
 export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   get(key: string): Promise<StoredObject | undefined>;
+  /** The first `lengthBytes` bytes (fewer when the object is shorter) and the whole size; `undefined` when missing. */
+  readPrefix(key: string, lengthBytes: number): Promise<{ bytes: Uint8Array; sizeBytes: number } | undefined>;
   /** Stream the whole object. */
   getStream(key: string): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> } | undefined>;
   /** Random access for zip reading; `undefined` when the object is missing. */

@@ -11,6 +11,7 @@ import {
   PipelineFunctionsProps,
 } from '../../lib/constructs/pipeline-functions';
 import { ROUTES } from '../../lib/routes';
+import { keys } from '../../lib/core/keys';
 import { LAMBDA_ENV } from '../../lambda/environment';
 import { allowedPairs, exampleConfig, identityStatements, logicalId, patternMatches, testStack, text } from './helpers';
 
@@ -191,5 +192,24 @@ describe(PipelineFunctions, () => {
     const big = exampleConfig();
     const games = Array.from({ length: 12 }, (_, i) => ({ ...big.games[1], id: `game-${i}` }));
     expect(() => deploy({ config: { ...big, games } })).toThrow(/Test\/Pipeline\.config[\s\S]*Lambda environment/);
+  });
+});
+
+describe('the control function may delete what garbage collection deletes', () => {
+  // Every kind of key collectGarbage deletes (lib/core/pipeline/control.ts): content and its receipts.
+  const deleted = [
+    keys.resource('g1', 'a'.repeat(40)),
+    keys.archive('g1', 'b'.repeat(64)),
+    keys.manifest('g1', 'c'.repeat(64)),
+    keys.archiveReceipt('g1', 'b'.repeat(64)),
+    keys.manifestReceipt('g1', 'c'.repeat(64)),
+  ];
+  test.each(deleted)('%s', (key) => {
+    expect(PIPELINE_ACCESS.control.delete.some((pattern) => patternMatches(pattern, key))).toBe(true);
+  });
+  test('and nothing outside content/ and the receipts', () => {
+    for (const key of [keys.pointer('g1', 'stable'), keys.release('g1', 'r1'), keys.gamePin('g1'), keys.status('g1', 'u1'), keys.staged('g1', 'u1', 'x.zip')]) {
+      expect(PIPELINE_ACCESS.control.delete.some((pattern) => patternMatches(pattern, key))).toBe(false);
+    }
   });
 });

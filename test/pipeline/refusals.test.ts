@@ -13,7 +13,7 @@ const studioKey = testKeyPair();
 const otherKey = testKeyPair();
 const config = studioConfig({
   studio: 'test',
-  games: [{ id: 'space', projectTitle: 'Space Game', publicKey: studioKey.publicKeyBase64, supportedEngineVersions: ['1.9.0'], channels: ['stable', 'beta'] }],
+  games: [{ id: 'space', projectTitle: 'Space Game', publicKey: studioKey.publicKeyBase64, supportedEngineVersions: ['1.9.0'], channels: ['stable', 'beta', 'live'], publisherChannels: ['stable', 'beta'] }],
 });
 const good = { projectTitle: 'Space Game', engineVersions: ['1.9.0'], privateKey: studioKey.privateKey };
 
@@ -101,6 +101,15 @@ describe('the pipeline refuses bad content', () => {
     const status = await statusOf(stack, 'space', JSON.parse(result.out).upload);
     expect(status!.errors.map((e) => e.code)).toEqual(['CHANNEL_UNKNOWN']);
     expect(await pointerOf(stack, 'space', 'nightly')).toBeUndefined();
+  });
+
+  it('refuses a release request for a channel only operators may move (a leaked publisher key)', async () => {
+    const v2 = await writeContent(stack, 'v2-live', { ...good, seed: 18 });
+    const result = await lup(stack, ['publish', v2.zip, '--game', 'space', '--channel', 'live', '--json']);
+    expect(result.code).toBe(1);
+    const status = await statusOf(stack, 'space', JSON.parse(result.out).upload);
+    expect(status!.errors).toEqual([expect.objectContaining({ code: 'CHANNEL_NOT_PUBLISHABLE', actual: 'live' })]);
+    expect(await pointerOf(stack, 'space', 'live')).toBeUndefined();
   });
 
   it('refuses locally before sending a byte when --no-check is not given', async () => {

@@ -90,9 +90,24 @@ export async function runControl(context: PipelineContext, request: ControlReque
   return { action: 'rollback', flip };
 }
 
-/** The release the channel served before the current one. */
-function previousRelease(pointer: ChannelPointer): string | undefined {
-  return pointer.history.find((h: FlipEntry) => h.releaseId !== pointer.releaseId)?.releaseId;
+/**
+ * The release the channel served before the current one. Rollbacks are stepped over together with
+ * the releases they left, so rolling back twice goes further back, never forward again to the
+ * release the first rollback fled.
+ */
+export function previousRelease(pointer: Pick<ChannelPointer, 'releaseId' | 'history'>): string | undefined {
+  const fled = new Set<string>();
+  const history = pointer.history;
+  for (let i = 0; i < history.length; i++) {
+    const entry = history[i];
+    if (entry.cause === 'rollback') {
+      const left = history[i + 1]?.releaseId;
+      if (left !== undefined && left !== entry.releaseId) fled.add(left);
+      continue;
+    }
+    if (entry.releaseId !== pointer.releaseId && !fled.has(entry.releaseId)) return entry.releaseId;
+  }
+  return undefined;
 }
 
 /**
@@ -144,6 +159,17 @@ async function collectGarbage(context: PipelineContext, game: string, apply: boo
     }
   }
   const content = await context.store.list(keys.contentPrefix(game));
+  // A release may have gone live while gc was reading: whatever the pointers name now is kept too.
+  for (const p of await context.store.list(keys.channelsPrefix(game))) {
+    if (!p.key.endsWith('.json')) continue;
+    const pointer = await readPointer(context, game, p.key.slice(keys.channelsPrefix(game).length, -'.json'.length));
+    referenced.add(pointer.manifest.path);
+    pointer.archives.forEach((a) => referenced.add(a.path));
+    if (!retained.has(pointer.releaseId)) {
+      const release = await readRelease(context, game, pointer.releaseId);
+      release.resources.forEach((d) => referenced.add(keys.resource(game, d)));
+    }
+  }
   const unreferenced = content
     .filter((o) => !referenced.has(o.key))
     // An object whose age is unknown is kept: deleting is the one mistake gc cannot undo.

@@ -13,7 +13,8 @@
  * retries it; it is never ignored).
  */
 import { CHANNEL_CACHE } from '../../http-policy';
-import { isLupError } from '../errors';
+import { hashHex } from '../digest';
+import { lupError } from '../errors';
 import { keys } from '../keys';
 import {
   POINTER_HISTORY_LENGTH,
@@ -41,10 +42,33 @@ export interface FlipResponse {
   readonly applied: boolean;
 }
 
+/**
+ * Refuse to point a channel at a release whose content is gone (garbage-collected since, for a
+ * promote or rollback to an old release). Releases were checked completely when assembled, so for
+ * them only the manifest and archives are looked at again.
+ */
+async function assertServable(context: PipelineContext, release: ReleaseRecord, checkResources: boolean): Promise<void> {
+  const paths = [release.manifest.path, ...release.archives.map((a) => a.path)];
+  const heads = await Promise.all(paths.map((p) => context.store.head(p)));
+  const missing = paths.filter((_, i) => !heads[i]);
+  if (checkResources && release.resources.length > 0) {
+    const listed = new Set((await context.store.list(release.resourcesBase.path)).map((o) => o.key));
+    missing.push(...release.resources.map((d) => `${release.resourcesBase.path}${d}`).filter((k) => !listed.has(k)));
+  }
+  if (missing.length > 0) {
+    throw lupError({
+      code: 'RELEASE_INCOMPLETE', location: { key: keys.release(release.game, release.releaseId) },
+      expected: 'every object of the release under content/', actual: `${missing.length} missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+      message: `Release ${release.releaseId} cannot be served any more: garbage collection removed some of its content. Publish it again instead.`,
+    });
+  }
+}
+
 /** Move the channel pointer to the release (compare-and-swap), then run the follow-ups. */
 export async function flipChannel(context: PipelineContext, request: FlipRequest): Promise<FlipResponse> {
   const { game, channel, release, requestId, cause } = request;
   const pointerKey = keys.pointer(game, channel);
+  await assertServable(context, release, cause !== 'release');
   const result = await updateJson<ChannelPointer>(
     context.store,
     pointerKey,
@@ -93,21 +117,19 @@ async function recordHistory(context: PipelineContext, pointer: ChannelPointer):
 /**
  * Copy the current release's manifest to the stable path beside the pointer. Two flips racing may
  * write in either order, so after writing, re-read the pointer and repeat until the copy matches it.
+ * The copy is compared by its bytes' SHA-256 (ETags of copies are not comparable on every S3).
  */
 async function syncStableManifest(context: PipelineContext, game: string, channel: string): Promise<void> {
+  const target = keys.stableManifest(game, channel);
   for (let attempt = 0; attempt < 5; attempt++) {
     const pointer = (await readJson<ChannelPointer>(context.store, keys.pointer(game, channel)))?.value;
     if (!pointer) return;
-    const target = keys.stableManifest(game, channel);
-    const existing = await context.store.head(target);
-    const sourceKey = pointer.manifest.path;
-    const source = await context.store.head(sourceKey);
-    if (!source) return;
-    if (existing?.etag === source.etag) return;
-    try {
-      await context.store.copy(sourceKey, target, { sourceIfMatch: source.etag, cacheControl: CHANNEL_CACHE.cacheControl, contentType: 'application/octet-stream' });
-    } catch (error) {
-      if (!(isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED')) throw error;
+    const existing = await context.store.get(target);
+    if (existing && hashHex('sha256', existing.body) === pointer.manifest.sha256) return;
+    const source = await context.store.get(pointer.manifest.path);
+    if (!source) {
+      throw lupError({ code: 'INTERNAL', location: { key: pointer.manifest.path }, message: `The manifest of live release ${pointer.releaseId} is missing from content/.` });
     }
+    await context.store.put(target, source.body, { cacheControl: CHANNEL_CACHE.cacheControl, contentType: 'application/octet-stream' });
   }
 }

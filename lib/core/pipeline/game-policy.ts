@@ -104,6 +104,20 @@ export function checkChannel(rules: GameRules, channel: string): LupError | unde
   });
 }
 
+/**
+ * May a publisher's release request move this channel? Only the configured publisher channels;
+ * every other channel moves by an operator's promote or rollback (the security model).
+ */
+export function checkPublisherChannel(rules: GameRules, channel: string): LupError | undefined {
+  const allowed = rules.config?.publisherChannels;
+  if (!allowed || allowed.includes(channel)) return undefined;
+  return lupError({
+    code: 'CHANNEL_NOT_PUBLISHABLE', location: { field: 'channel' },
+    expected: `one of the publisher channels of "${rules.game}": ${allowed.join(', ')}`, actual: channel,
+    message: `Publishers may not release to "${channel}" of game "${rules.game}"; publish to ${allowed.join(' or ')} and promote it with the operator role (lup promote), or add it to publisherChannels.`,
+  });
+}
+
 /** Development mode: check a manifest against the game's pin. */
 export function checkPin(rules: GameRules, manifest: Manifest): LupError[] {
   const pin = rules.pin;

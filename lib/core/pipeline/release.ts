@@ -9,13 +9,18 @@ import { lupError, type LupError } from '../errors';
 import { EDITOR_UPLOAD, MANIFEST_NAME, RELEASE_REQUEST_NAME, keys } from '../keys';
 import { parseReleaseRequest, type ReleaseRequest } from '../release-request';
 import { RELEASE_SCHEMA_VERSION, type ReleaseRecord, type ReleasedArchive } from '../release-record';
+import pLimit from 'p-limit';
 import { decodeManifest } from '../manifest-codec';
+import { isExcluded, type Manifest } from '../manifest';
+import { RESOURCE_HEADER_BYTES } from '../resource-header';
+import { validateContent, type ResourceObservation } from '../validate-content';
+import { validateManifest } from '../validate-manifest';
 import { routeFor } from '../../routes';
 import { isTerminal } from '../upload-status';
 import { cdnUrl, log, type PipelineContext } from './context';
 import { createJson, readJson } from './documents';
 import { flipChannel } from './flip';
-import { checkChannel, checkPin, pinGame, resolveGame, type GameRules } from './game-policy';
+import { checkChannel, checkPin, checkPublisherChannel, pinGame, resolveGame, type GameRules } from './game-policy';
 import { readManifestReceipt, verifiedArchive, verifiedManifest, type ManifestReceipt } from './receipts';
 import { readStatus, updateStatus } from './status';
 
@@ -87,6 +92,8 @@ interface Assembly {
   readonly requestId: string;
   readonly kind: 'archives' | 'loose';
   readonly manifest: ManifestReceipt;
+  /** Every distinct manifest of the release (one per archive, or the loose one), release manifest first. */
+  readonly manifests: readonly string[];
   readonly archives: readonly ReleasedArchive[];
   readonly resources: readonly string[];
   readonly publicKey?: string;
@@ -136,7 +143,8 @@ async function assembleFromRequest(context: PipelineContext, request: ReleaseReq
       const path = keys.archive(game, a.sha256);
       return { name: a.name, priority: a.priority, path, url: cdnUrl(context, path), sha256: a.sha256, sizeBytes: receipts[request.archives.indexOf(a)]!.sizeBytes };
     });
-    return { ok: true, assembly: { ...base, manifest: ordered[0].r.manifest, archives, resources: [] } };
+    const manifests = [...new Set(ordered.map((o) => o.r.manifest.sha256))];
+    return { ok: true, assembly: { ...base, manifest: ordered[0].r.manifest, manifests, archives, resources: [] } };
   }
   const manifest = await verifiedManifest(context, game, request.manifestSha256 as string);
   if (!manifest) {
@@ -150,7 +158,7 @@ async function assembleFromRequest(context: PipelineContext, request: ReleaseReq
   if (busy) return waiting('resources still being verified');
   const missing = await resourcesPresent(context, game, manifest.excluded);
   if (missing.length > 0) return refuse([missingError(game, upload, missing)]);
-  return { ok: true, assembly: { ...base, manifest, archives: [], resources: manifest.excluded } };
+  return { ok: true, assembly: { ...base, manifest, manifests: [manifest.sha256], archives: [], resources: manifest.excluded } };
 }
 
 function missingError(game: string, upload: string, missing: readonly string[]): LupError {
@@ -182,7 +190,7 @@ async function assembleEditor(context: PipelineContext, rules: GameRules, busy: 
   const channel = rules.autoReleaseChannel ?? '';
   return {
     ok: true,
-    assembly: { releaseId, channel, requestId: `release:${rules.game}:${releaseId}`, kind: 'loose', manifest, archives: [], resources: manifest.excluded },
+    assembly: { releaseId, channel, requestId: `release:${rules.game}:${releaseId}`, kind: 'loose', manifest, manifests: [manifest.sha256], archives: [], resources: manifest.excluded },
   };
 }
 
@@ -223,7 +231,7 @@ export async function tryRelease(context: PipelineContext, game: string, upload:
         message: 'The release request names another game or upload than the folder it was written to.',
       })]);
     }
-    const channelError = checkChannel(rules, request.channel);
+    const channelError = checkChannel(rules, request.channel) ?? checkPublisherChannel(rules, request.channel);
     if (channelError) return finishRefused(context, game, upload, [channelError]);
   }
   const assembled = request ? await assembleFromRequest(context, request, busy) : await assembleEditor(context, rules, busy);
@@ -236,12 +244,16 @@ export async function tryRelease(context: PipelineContext, game: string, upload:
   }
   const assembly = assembled.assembly;
   const statusKey = editor ? assembly.releaseId : upload;
-  // Development mode pins the game at its first release; a configured game was checked by its steps.
-  const manifestObject = await context.store.get(keys.manifest(game, assembly.manifest.sha256));
-  if (!manifestObject) throw lupError({ code: 'INTERNAL', location: { key: keys.manifest(game, assembly.manifest.sha256) }, message: 'A verified manifest is missing from content/.' });
-  const manifest = decodeManifest(manifestObject.body);
-  const pinErrors = checkPin(rules, manifest);
-  if (pinErrors.length > 0) return finishRefused(context, game, statusKey, pinErrors);
+  // Everything the release serves is checked against the game's rules as they are now (I5): a
+  // receipt proves the bytes, not that today's configuration (or the development pin) accepts them.
+  const manifests = await Promise.all(assembly.manifests.map((sha) => readVerifiedManifest(context, game, sha)));
+  const manifest = manifests[0];
+  const policyErrors = manifests.flatMap((m, i) => [
+    ...validateManifest(m, rules.policy, { key: keys.manifest(game, assembly.manifests[i]) }).errors,
+    ...checkPin(rules, m),
+  ]);
+  if (assembly.kind === 'loose') policyErrors.push(...(await checkLooseHeaders(context, game, manifest)));
+  if (policyErrors.length > 0) return finishRefused(context, game, statusKey, policyErrors);
   if (!assembly.channel) {
     await updateStatus(context, game, statusKey, { state: 'verified', releaseId: assembly.releaseId, message: 'verified; the game has no autoReleaseChannel, so nothing was released' });
     return { state: 'verified', releaseId: assembly.releaseId };
@@ -281,6 +293,32 @@ async function writeReleaseRecord(context: PipelineContext, game: string, upload
   if (await createJson(context.store, keys.release(game, assembly.releaseId), record)) return record;
   const existing = await readJson<ReleaseRecord>(context.store, keys.release(game, assembly.releaseId));
   return existing?.value ?? record;
+}
+
+async function readVerifiedManifest(context: PipelineContext, game: string, sha256: string): Promise<Manifest> {
+  const key = keys.manifest(game, sha256);
+  const object = await context.store.get(key);
+  if (!object) throw lupError({ code: 'INTERNAL', location: { key }, message: 'A verified manifest is missing from content/; the release is retried.' });
+  return decodeManifest(object.body, { key });
+}
+
+/** Headers checked per release at once; each is one small ranged GET. */
+const HEADER_READ_CONCURRENCY = 32;
+
+/**
+ * Loose resources are verified by their payload digest when they arrive, before their manifest may
+ * be known; the 16-byte header (sizes, flags) can only be checked against the manifest here.
+ */
+async function checkLooseHeaders(context: PipelineContext, game: string, manifest: Manifest): Promise<LupError[]> {
+  const limit = pLimit(HEADER_READ_CONCURRENCY);
+  const needed = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))];
+  const observations = await Promise.all(needed.map((hash) => limit(async (): Promise<ResourceObservation | undefined> => {
+    const key = keys.resource(game, hash);
+    const prefix = await context.store.readPrefix(key, RESOURCE_HEADER_BYTES);
+    if (!prefix) return undefined;
+    return { name: hash, digest: hash, header: prefix.bytes, payloadSizeBytes: prefix.sizeBytes - RESOURCE_HEADER_BYTES, location: { key } };
+  })));
+  return validateContent(manifest, observations.filter((o): o is ResourceObservation => o !== undefined), { requireComplete: true }).errors;
 }
 
 /** Move a refused upload's release request out of staging (kept in quarantine for operators). */

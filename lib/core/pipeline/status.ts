@@ -25,7 +25,9 @@ export interface StatusChange {
 /** Apply a change unless the upload already reached a terminal state. Returns the resulting status. */
 export async function updateStatus(context: PipelineContext, game: string, upload: string, change: StatusChange): Promise<UploadStatus | undefined> {
   const result = await updateJson<UploadStatus>(context.store, keys.status(game, upload), (current) => {
-    if (current && isTerminal(current.state)) return undefined;
+    // Terminal states are final, with one exception: the sweeper may have failed an upload an
+    // instant before its flip landed; "live" is then the truth and replaces "failed".
+    if (current && isTerminal(current.state) && !(current.state === 'failed' && change.state === 'live')) return undefined;
     // Many events of one upload report the same progress; writing it again only adds contention.
     if (current && change.state === undefined && !change.errors?.length && current.events.at(-1)?.message === change.message) return undefined;
     const at = context.clock.now().toISOString();

@@ -74,7 +74,11 @@ export async function onResourceArrived(context: PipelineContext, key: string): 
     })], 'resource');
   }
   const object = await context.store.getStream(key);
-  if (!object) return; // a duplicate event: the first one already moved it
+  if (!object) {
+    // A duplicate, or a retry after the object was moved: the release attempt may be what failed.
+    await releaseAfter(context, s.game, s.upload);
+    return;
+  }
   const digester = new ResourceDigester(algorithm);
   // Small resources (nearly all) are kept while hashing and written from memory: the bytes served
   // are then exactly the bytes verified, in one request. Large ones are copied server-side, pinned
@@ -143,7 +147,7 @@ export async function onManifestArrived(context: PipelineContext, key: string): 
   const at = context.clock.now().toISOString();
   await writeManifestReceipt(context, s.game, manifestReceiptOf(manifest, sha256, object.body.length, at));
   if (s.upload === EDITOR_UPLOAD) {
-    // The editor's newest manifest is what it publishes; an older build arriving late does not replace it.
+    // The editor's manifest that arrived last is what it publishes.
     await updateJson<EditorCandidate>(context.store, keys.editorCandidate(s.game), (current) =>
       current && current.manifestSha256 === sha256 ? undefined : { schemaVersion: 1, manifestSha256: sha256, at },
     );
