@@ -203,7 +203,7 @@ export async function tryRelease(context: PipelineContext, game: string, upload:
   const statusUpload = editor ? undefined : upload;
   // Cheapest check first: while staged content still waits for its step, that step will try again.
   const busy = await stagingBusy(context, game, upload);
-  if (busy && !editor) return { state: 'waiting', reason: 'staged content still being verified' };
+  if (busy) return { state: 'waiting', reason: 'staged content still being verified' };
   if (statusUpload) {
     const status = await readStatus(context, game, statusUpload);
     if (status && isTerminal(status.state)) {

@@ -18,7 +18,7 @@ import { checkGameKnown, checkPin, resolveGame, type GameRules } from './game-po
 import { quarantine } from './quarantine';
 import { manifestReceiptOf, writeArchiveReceipt, writeManifestReceipt } from './receipts';
 import { editorReleaseId, tryRelease, type EditorCandidate, type ReleaseAttempt } from './release';
-import { updateStatus } from './status';
+import { readStatus, updateStatus } from './status';
 
 type Staged = StagedKey & { key: string };
 
@@ -147,6 +147,9 @@ export async function onManifestArrived(context: PipelineContext, key: string): 
   const at = context.clock.now().toISOString();
   await writeManifestReceipt(context, s.game, manifestReceiptOf(manifest, sha256, object.body.length, at));
   if (s.upload === EDITOR_UPLOAD) {
+    // A build the sweeper failed (or refused) may be published again from the editor: start afresh.
+    const previous = await readStatus(context, s.game, editorReleaseId(sha256));
+    if (previous && (previous.state === 'failed' || previous.state === 'refused')) await context.store.delete(keys.status(s.game, editorReleaseId(sha256)));
     // The editor's manifest that arrived last is what it publishes.
     await updateJson<EditorCandidate>(context.store, keys.editorCandidate(s.game), (current) =>
       current && current.manifestSha256 === sha256 ? undefined : { schemaVersion: 1, manifestSha256: sha256, at },
@@ -155,7 +158,9 @@ export async function onManifestArrived(context: PipelineContext, key: string): 
   } else {
     await updateStatus(context, s.game, s.upload, { message: `manifest ${s.name} verified` });
   }
-  await context.store.delete(key);
+  // The editor rewrites the same key for every build: delete only the manifest that was verified,
+  // not a newer one that landed meanwhile (its own event will process it).
+  if ((await context.store.head(key))?.etag === object.etag) await context.store.delete(key);
   await releaseAfter(context, s.game, s.upload);
 }
 

@@ -14,12 +14,23 @@ import { updateStatus } from './status';
 /** Default time an incomplete release may wait. */
 export const DEFAULT_RELEASE_TIMEOUT_MS = 60 * 60 * 1000;
 
+/**
+ * How far back the sweeper looks, beyond the timeout. A status untouched for longer was decided by
+ * an earlier run (the sweeper runs every few minutes), so each run reads only a bounded window of
+ * status objects, however many uploads the bucket has seen.
+ */
+export const SWEEP_WINDOW_MS = 24 * 60 * 60 * 1000;
+
 /** Fail every upload whose release stayed incomplete past the timeout. Returns the failed uploads. */
 export async function sweepIncompleteReleases(context: PipelineContext): Promise<{ game: string; upload: string }[]> {
   const timeoutMs = context.releaseTimeoutMs ?? (context.config ? context.config.releaseTimeoutMinutes * 60_000 : DEFAULT_RELEASE_TIMEOUT_MS);
   const now = context.clock.now().getTime();
   const failed: { game: string; upload: string }[] = [];
-  for (const object of await context.store.list(PREFIX.status)) {
+  const candidates = (await context.store.list(PREFIX.status)).filter((o) => {
+    const age = o.lastModified ? now - o.lastModified.getTime() : Infinity;
+    return age >= timeoutMs && age <= timeoutMs + SWEEP_WINDOW_MS;
+  });
+  for (const object of candidates) {
     const status = (await readJson<UploadStatus>(context.store, object.key))?.value;
     if (!status || isTerminal(status.state)) continue;
     if (now - Date.parse(status.createdAt) < timeoutMs) continue;
