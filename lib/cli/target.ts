@@ -19,6 +19,9 @@ import { isAbsolute, join } from 'node:path';
 import { UsageError, type CliIo } from './io';
 import { loadStudioConfig } from './load-config';
 
+/** The `--endpoint` value that means Amazon S3 itself. */
+export const AWS_ENDPOINT = 'aws';
+
 /** The target flags every bucket-facing command shares. */
 export interface TargetOptions {
   readonly endpoint?: string;
@@ -33,7 +36,7 @@ export interface TargetOptions {
 /** Add the target flags to a command. */
 export function addTargetOptions(command: Command, options: { control?: boolean } = {}): Command {
   command
-    .option('--endpoint <url>', 'S3 endpoint to act on: a running `lup local` (http://127.0.0.1:4569) or https://s3.<region>.amazonaws.com. Default: the embedded local stack, in-process')
+    .option('--endpoint <url>', 'S3 endpoint to act on: a running `lup local` (http://127.0.0.1:4569), "aws" for Amazon S3 (a deployed stack; credentials from the environment or profile), or another S3-compatible URL. Default: the embedded local stack, in-process')
     .option('--bucket <name>', `bucket of the studio stack (output BucketName of the CDK stack). Default: ${LOCAL_BUCKET} for local stacks`)
     .option('--region <region>', 'AWS region of the bucket. Default: AWS_REGION or your profile')
     .option('--data-dir <dir>', `data folder of the embedded local stack. Default: ${DEFAULT_DATA_DIR} in the current folder`)
@@ -103,16 +106,20 @@ export async function openTarget(options: TargetOptions, io: CliIo): Promise<Tar
       close: () => stack.stop(),
     };
   }
-  let endpoint: URL;
-  try {
-    endpoint = new URL(options.endpoint);
-  } catch {
-    throw new UsageError(`--endpoint "${options.endpoint}" is not a URL; for example --endpoint http://127.0.0.1:${DEFAULT_S3_PORT}`);
+  // `--endpoint aws`: Amazon S3 itself (the SDK's endpoint for the region, virtual-hosted style).
+  const aws = options.endpoint === AWS_ENDPOINT;
+  let endpoint: URL | undefined;
+  if (!aws) {
+    try {
+      endpoint = new URL(options.endpoint);
+    } catch {
+      throw new UsageError(`--endpoint "${options.endpoint}" is not a URL or "aws"; for example --endpoint http://127.0.0.1:${DEFAULT_S3_PORT}, or --endpoint aws for a deployed stack`);
+    }
   }
-  const loopback = isLoopback(options.endpoint);
+  const loopback = !aws && isLoopback(options.endpoint);
   const bucket = options.bucket ?? (loopback ? LOCAL_BUCKET : undefined);
   if (!bucket) throw new UsageError('--bucket is required with a non-local --endpoint (the CDK stack output BucketName).');
-  const client = createS3Client({ endpoint: endpoint.toString(), region: options.region, credentials: loopback ? LOCAL_S3_CREDENTIALS : undefined });
+  const client = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? LOCAL_S3_CREDENTIALS : undefined });
   const store = new S3ObjectStore({ client, bucket });
   const cdnBaseUrl = options.cdn ? withSlash(options.cdn) : loopback ? `http://127.0.0.1:${DEFAULT_CDN_PORT}/` : undefined;
   const context: PipelineContext = { store, cdn: new RecordingInvalidator(), clock: systemClock, config, cdnBaseUrl: cdnBaseUrl ?? '' };
@@ -122,7 +129,7 @@ export async function openTarget(options: TargetOptions, io: CliIo): Promise<Tar
     client,
     bucket,
     cdnBaseUrl,
-    description: `${endpoint.origin} bucket ${bucket}`,
+    description: `${endpoint ? endpoint.origin : 'Amazon S3'} bucket ${bucket}`,
     control: async (request) => {
       if (!lambda) return runControl(context, request);
       const response = await lambda.send(new InvokeCommand({ FunctionName: options.controlFunction, Payload: Buffer.from(JSON.stringify(request)) }));
