@@ -41,3 +41,11 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** A line of advice for an error a user can fix on their side, or undefined. */
+export function errorHint(error: { message: string; cause?: unknown }): string | undefined {
+  const text = `${error.message} ${String((error.cause as Error | undefined)?.message ?? '')}`;
+  if (/ECONNREFUSED/.test(text)) return 'hint: nothing answers at that endpoint; is `lup local` running, or is --endpoint right?';
+  if (/ENOTFOUND|EAI_AGAIN/.test(text)) return 'hint: the endpoint\'s host name does not resolve; check --endpoint and your network.';
+  return undefined;
+}

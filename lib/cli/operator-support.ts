@@ -7,7 +7,7 @@ import { formatError, isLupError, type LupError } from '../core/errors';
 import { isValidId, keys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import { POINTER_SCHEMA_VERSION, parseDocument, type ChannelPointer } from '../core/release-record';
-import { EXIT, UsageError, type CliIo } from './io';
+import { EXIT, UsageError, errorHint, type CliIo } from './io';
 import { openTarget, type Target, type TargetOptions } from './target';
 
 /** The value of an id flag (`--game`, `--channel`, …), or a usage error naming the flag and the rule. */
@@ -51,6 +51,8 @@ export function printJson(io: CliIo, value: unknown): void {
 export function reportFailure(io: CliIo, json: boolean, error: unknown): number {
   if (!isLupError(error) || error.code === 'USAGE_INVALID' || error.code === 'INPUT_NOT_FOUND' || error.code === 'CONFIG_INVALID') throw error;
   io.stderr(`${formatError(error.toJSON())}\n`);
+  const hint = errorHint(error);
+  if (hint) io.stderr(`${hint}\n`);
   if (json) printJson(io, { ok: false, error: error.toJSON() });
   return EXIT.invalid;
 }

@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import type { CliIo } from './io';
+import packageJson from '../../package.json';
 
 /** A command's registration: adds itself to the program and sets `state.exitCode` when it runs. */
 export type CommandRegistration = (program: Command, io: CliIo, state: { exitCode: number }) => void;
@@ -18,6 +19,7 @@ export function registerCommand(registration: CommandRegistration): void {
 export function buildProgram(io: CliIo, state: { exitCode: number }): Command {
   const program = new Command('lup')
     .description('Publish Defold LiveUpdate content: validate it, publish it through the verifying pipeline, release, roll back and verify channels.')
+    .version(packageJson.version, '-V, --version', 'print the version of lup')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();

@@ -4,7 +4,7 @@
 import { CommanderError } from 'commander';
 import { formatError, isLupError } from '../core/errors';
 import './commands';
-import { EXIT, UsageError, type CliIo } from './io';
+import { EXIT, UsageError, errorHint, type CliIo } from './io';
 import { buildProgram } from './program';
 
 /** Run `lup` with argv (without node and script); resolves to the exit code. */
@@ -25,6 +25,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     if (isLupError(error)) {
       io.stderr(`${formatError(error.toJSON())}\n`);
+      const hint = errorHint(error);
+      if (hint) io.stderr(`${hint}\n`);
       return error.code === 'USAGE_INVALID' || error.code === 'INPUT_NOT_FOUND' || error.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.invalid;
     }
     io.stderr(`lup: unexpected failure: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);

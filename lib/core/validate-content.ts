@@ -21,19 +21,22 @@ export interface ResourceObservation {
   readonly location: ErrorLocation;
 }
 
+/** The error for a name that is not a lowercase hex digest of a known length. */
+export function resourceNameError(name: string, location: ErrorLocation): LupError {
+  return lupError({
+    code: 'RESOURCE_NAME_INVALID', location,
+    expected: 'a lowercase hex digest (32, 40, 64 or 128 characters)', actual: JSON.stringify(name),
+    message: `"${name}" is not a resource name: LiveUpdate resources are named by the hex digest of their payload.`,
+  });
+}
+
 /**
  * Check that a resource is named by its own digest: the check that makes content-addressed serving
  * safe. Needs no manifest (the name's length gives the algorithm).
  */
 export function checkResourceIdentity(observation: ResourceObservation): LupError | undefined {
   const algorithm = algorithmForHexName(observation.name);
-  if (!algorithm) {
-    return lupError({
-      code: 'RESOURCE_NAME_INVALID', location: observation.location,
-      expected: 'a lowercase hex digest (32, 40, 64 or 128 characters)', actual: JSON.stringify(observation.name),
-      message: `"${observation.name}" is not a resource name: LiveUpdate resources are named by the hex digest of their payload.`,
-    });
-  }
+  if (!algorithm) return resourceNameError(observation.name, observation.location);
   if (observation.header.length < RESOURCE_HEADER_BYTES) {
     return lupError({
       code: 'RESOURCE_HEADER_INVALID', location: { ...observation.location, offset: 0 },

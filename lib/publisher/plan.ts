@@ -62,7 +62,10 @@ export async function planPublish(paths: readonly string[], options: { precheck:
     if (!s) throw inputError(p, `${p} does not exist.`, 'a zip archive or a folder with liveupdate.game.dmanifest');
     if (s.isDirectory()) return { path: p, dir: true as const };
     if (p.endsWith('.zip')) return { path: p, dir: false as const, sizeBytes: s.size };
-    throw inputError(p, `${p} is neither a zip archive nor a folder; publish the zip(s) bob wrote, or the folder of loose resources with its manifest.`, 'a .zip file or a folder');
+    throw lupError({
+      code: 'USAGE_INVALID', location: { file: p }, expected: 'a .zip file or a folder', actual: p,
+      message: `${p} is neither a zip archive nor a folder; publish the zip(s) bob wrote, or the folder of loose resources with its manifest.`,
+    });
   }));
   if (kinds.some((k) => k.dir)) {
     if (kinds.length > 1) throw lupError({ code: 'USAGE_INVALID', location: { flag: '<path...>' }, expected: 'one loose folder, or zip archives', actual: paths.join(' '), message: 'Publish one loose folder at a time, or only zip archives.' });

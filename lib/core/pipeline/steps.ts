@@ -9,7 +9,7 @@ import { isLupError, lupError, type LupError } from '../errors';
 import { EDITOR_UPLOAD, keys, parseStagedKey, type StagedKey } from '../keys';
 import { MAX_MANIFEST_BYTES, decodeManifest } from '../manifest-codec';
 import { ResourceDigester } from '../resource-header';
-import { checkResourceIdentity } from '../validate-content';
+import { checkResourceIdentity, resourceNameError } from '../validate-content';
 import { validateManifest } from '../validate-manifest';
 import { verifyArchive } from '../verify-archive';
 import { log, type PipelineContext } from './context';
@@ -66,13 +66,7 @@ export async function onResourceArrived(context: PipelineContext, key: string): 
   if (unknownGame) return quarantine(context, s, [unknownGame], 'resource');
   const target = keys.resource(s.game, s.name);
   const algorithm = algorithmForHexName(s.name);
-  if (!algorithm) {
-    return quarantine(context, s, [lupError({
-      code: 'RESOURCE_NAME_INVALID', location: { key },
-      expected: 'a lowercase hex digest (32, 40, 64 or 128 characters)', actual: JSON.stringify(s.name),
-      message: `"${s.name}" is not a resource name: LiveUpdate resources are named by the hex digest of their payload.`,
-    })], 'resource');
-  }
+  if (!algorithm) return quarantine(context, s, [resourceNameError(s.name, { key })], 'resource');
   const object = await context.store.getStream(key);
   if (!object) {
     // A duplicate, or a retry after the object was moved: the release attempt may be what failed.
