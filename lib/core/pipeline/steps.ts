@@ -3,7 +3,9 @@
  * retried event finds its work done (the staged object gone, the content present, a receipt
  * written) and only repeats the release attempt, which is itself idempotent.
  */
+import pLimit from 'p-limit';
 import { CONTENT_CACHE } from '../../http-policy';
+import { routeFor } from '../../routes';
 import { algorithmForHexName, createHasher } from '../digest';
 import { isLupError, lupError, type LupError } from '../errors';
 import { EDITOR_UPLOAD, keys, parseStagedKey, type StagedKey } from '../keys';
@@ -51,6 +53,17 @@ async function putContent(context: PipelineContext, to: string, body: Uint8Array
   }
 }
 
+/**
+ * After a loose resource or a manifest: only the Defold editor's folder, which has no release
+ * request, completes a release from these steps. A `lup publish` upload is completed by its release
+ * request, which the CLI writes last and whose step verifies whatever is still staged itself
+ * ({@link completeUpload}). Letting thousands of resource events each check whether they were the
+ * last one would cost a listing of the shrinking upload folder per event: quadratic.
+ */
+async function releaseAfterLoose(context: PipelineContext, game: string, upload: string): Promise<void> {
+  if (upload === EDITOR_UPLOAD) await releaseAfter(context, game, upload);
+}
+
 async function releaseAfter(context: PipelineContext, game: string, upload: string): Promise<ReleaseAttempt | undefined> {
   // Cheap guard before the full attempt: nothing can complete without a request (or an editor manifest).
   const marker = upload === EDITOR_UPLOAD ? keys.editorCandidate(game) : keys.releaseRequest(game, upload);
@@ -69,8 +82,8 @@ export async function onResourceArrived(context: PipelineContext, key: string): 
   if (!algorithm) return quarantine(context, s, [resourceNameError(s.name, { key })], 'resource');
   const object = await context.store.getStream(key);
   if (!object) {
-    // A duplicate, or a retry after the object was moved: the release attempt may be what failed.
-    await releaseAfter(context, s.game, s.upload);
+    // A duplicate, or a retry after the object was moved (by this event or by its release request).
+    await releaseAfterLoose(context, s.game, s.upload);
     return;
   }
   const digester = new ResourceDigester(algorithm);
@@ -95,7 +108,7 @@ export async function onResourceArrived(context: PipelineContext, key: string): 
     await publishContent(context, key, object.info.etag, target, 'application/octet-stream');
   }
   await context.store.delete(key);
-  await releaseAfter(context, s.game, s.upload);
+  await releaseAfterLoose(context, s.game, s.upload);
 }
 
 /** The staged object of a manifest or archive event and its game's rules; quarantined when the game is unknown. */
@@ -115,7 +128,7 @@ export async function onManifestArrived(context: PipelineContext, key: string): 
   const { s, rules } = begun;
   const info = await context.store.head(key);
   if (!info) {
-    await releaseAfter(context, s.game, s.upload);
+    await releaseAfterLoose(context, s.game, s.upload);
     return;
   }
   if (info.sizeBytes > MAX_MANIFEST_BYTES) {
@@ -155,7 +168,7 @@ export async function onManifestArrived(context: PipelineContext, key: string): 
   // The editor rewrites the same key for every build: delete only the manifest that was verified,
   // not a newer one that landed meanwhile (its own event will process it).
   if ((await context.store.head(key))?.etag === object.etag) await context.store.delete(key);
-  await releaseAfter(context, s.game, s.upload);
+  await releaseAfterLoose(context, s.game, s.upload);
 }
 
 /** Step: a zip archive arrived (`staging/<game>/<upload>/*.zip`). */
@@ -209,5 +222,28 @@ export async function onReleaseRequested(context: PipelineContext, key: string):
     schemaVersion: 1, game: s.game, upload: s.upload, state: 'pending', errors: [], events: [],
     createdAt: context.clock.now().toISOString(), updatedAt: context.clock.now().toISOString(),
   }, { cacheControl: 'no-store' });
-  await tryRelease(context, s.game, s.upload);
+  await completeUpload(context, s.game, s.upload);
+}
+
+/** Staged objects verified at once while completing an upload. */
+export const DRAIN_CONCURRENCY = 16;
+
+/**
+ * Complete a `lup publish` upload: verify every loose resource and manifest still staged (their own
+ * events may still be queued; whichever comes first does the work, the other finds it done), then
+ * try the release. Archives are left to their own step, which tries the release when it is done.
+ * One listing of the upload folder, however many objects it holds. A crash or timeout part-way is
+ * retried (Lambda) and continues where it stopped.
+ */
+export async function completeUpload(context: PipelineContext, game: string, upload: string): Promise<ReleaseAttempt> {
+  // Newest first: the queued events of the same objects are delivered oldest first, so the two meet
+  // in the middle instead of verifying the same objects twice.
+  const staged = (await context.store.list(keys.uploadPrefix(game, upload))).reverse();
+  const limit = pLimit(DRAIN_CONCURRENCY);
+  await Promise.all(staged.map((o) => limit(async () => {
+    const step = routeFor(o.key);
+    if (step === 'resource') await onResourceArrived(context, o.key);
+    else if (step === 'manifest') await onManifestArrived(context, o.key);
+  })));
+  return tryRelease(context, game, upload);
 }

@@ -8,7 +8,8 @@ import { PREFIX, keys } from '../keys';
 import { isTerminal, type UploadStatus } from '../upload-status';
 import { log, type PipelineContext } from './context';
 import { readJson } from './documents';
-import { missingFor, tryRelease } from './release';
+import { missingFor } from './release';
+import { completeUpload } from './steps';
 import { updateStatus } from './status';
 
 /** Default time an incomplete release may wait. */
@@ -35,7 +36,7 @@ export async function sweepIncompleteReleases(context: PipelineContext): Promise
     if (!status || isTerminal(status.state)) continue;
     if (now - Date.parse(status.createdAt) < timeoutMs) continue;
     // One last attempt: the missing piece may have arrived since the last event.
-    const attempt = status.upload.startsWith('editor-') ? undefined : await tryRelease(context, status.game, status.upload);
+    const attempt = status.upload.startsWith('editor-') ? undefined : await completeUpload(context, status.game, status.upload);
     if (attempt && attempt.state !== 'waiting') continue;
     const reason = attempt?.state === 'waiting' ? attempt.reason : 'the editor never uploaded every resource of its manifest';
     const missing = await missingFor(context, status.game, status.upload);
