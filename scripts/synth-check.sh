@@ -39,7 +39,11 @@ for (const b of bundles) {
   if (bad.length > 0) fail(`${b} bundles CDK code: ${bad.slice(0, 3).join(', ')}`);
   const entry = map.sources.find((s) => /lambda\/[a-z-]+\.ts$/.test(s)) ?? '?';
   const size = fs.statSync(path.join(dir, b, 'index.js')).size;
-  console.log(`synth-check: ${path.basename(entry).padEnd(22)} ${String(size).padStart(9)} bytes`);
+  if (size > 1_000_000) fail(`${b} (${entry}) is ${size} bytes, over the 1 MB bundle budget`);
+  // The bundle must load as Lambda loads it (the handler's context is built lazily, at the first event).
+  const handler = require(path.join(dir, b, 'index.js')).handler;
+  if (typeof handler !== 'function') fail(`${b} (${entry}) exports no handler function`);
+  console.log(`synth-check: ${path.basename(entry).padEnd(22)} ${String(size).padStart(9)} bytes, loads`);
 }
 console.log('synth-check: zero cdk-nag findings; no bundle imports aws-cdk-lib');
 EOF

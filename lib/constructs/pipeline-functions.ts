@@ -19,6 +19,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StudioConfig } from '../core/config';
 import { PREFIX, keys } from '../core/keys';
+import { HANDLER_BUNDLING, HANDLER_NODE_MAJOR } from './handler-bundling';
 import { PipelineStep, ROUTES, STEP_HANDLER_FILES } from '../routes';
 import { LAMBDA_ENV } from '../../lambda/environment';
 import { acknowledgeObjectWildcards, wildcardReasons } from './nag';
@@ -295,9 +296,10 @@ export class PipelineFunctions extends Construct {
       retryAttempts: options.failureQueue ? 2 : undefined,
       onFailure: options.failureQueue ? new destinations.SqsDestination(options.failureQueue) : undefined,
       bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
+        minify: HANDLER_BUNDLING.minify,
+        sourceMap: HANDLER_BUNDLING.sourceMap,
+        mainFields: [...HANDLER_BUNDLING.mainFields],
+        target: `node${HANDLER_NODE_MAJOR}`,
         format: nodejs.OutputFormat.CJS,
         // See `bundleAwsSdk`: by default the handlers run on the SDK version they were tested with.
         bundleAwsSDK: options.bundleAwsSdk,
