@@ -36,6 +36,7 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
   'status/*': 'One status object per upload (status/<game>/<upload>.json); upload ids are chosen at run time.',
   'state/*': 'Pipeline bookkeeping lives under state/<game>/: receipts named by content digest, the editor candidate and the development pin; games and digests are known only at run time.',
   'state/*/_archives/*.json': 'Garbage collection deletes the receipt of each archive it deletes; receipts are named by the archive SHA-256, known only at run time.',
+  'state/*/_headers/*': 'Garbage collection deletes the header receipts of each loose resource it deletes; they are named by the resource digest and header, known only at run time.',
   'state/*/_manifests/*.json': 'Garbage collection deletes the receipt of each manifest it deletes; receipts are named by the manifest SHA-256, known only at run time.',
 };
 

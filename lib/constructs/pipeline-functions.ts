@@ -115,7 +115,7 @@ export const PIPELINE_ACCESS: Readonly<Record<PipelineFunctionName, BucketAccess
     read: [all(PREFIX.state), all(PREFIX.releases), all(PREFIX.channels), all(PREFIX.content)],
     write: [all(PREFIX.channels), all(PREFIX.releases)],
     // gc deletes content and then the receipts that vouch for it (lib/core/pipeline/control.ts).
-    delete: [all(PREFIX.content), keys.archiveReceipt('*', '*'), keys.manifestReceipt('*', '*')],
+    delete: [all(PREFIX.content), keys.archiveReceipt('*', '*'), keys.manifestReceipt('*', '*'), `${keys.headerReceiptsPrefix('*')}*`],
     invalidate: true,
   },
   // Marks overdue releases failed, after one last release attempt.

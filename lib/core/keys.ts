@@ -16,6 +16,7 @@
  * | `status/<game>/<upload>.json` | pipeline | publisher |
  * | `state/<game>/_archives/<sha256>.json`, `state/<game>/_manifests/<sha256>.json` | pipeline | pipeline: receipts of verified archives and manifests |
  * | `state/<game>/_editor/candidate.json`, `state/<game>/_game/pin.json` | pipeline | pipeline: the editor's latest manifest; the development-mode pin |
+ * | `state/<game>/_headers/<digest>.<header hex>.<payload bytes>` | pipeline | pipeline: each stored loose resource's header (empty objects) |
  */
 
 export const PREFIX = {
@@ -74,6 +75,11 @@ export const keys = {
   archiveReceipt: (game: string, sha256: string) => `state/${game}/_archives/${sha256}.json`,
   manifestReceipt: (game: string, sha256: string) => `state/${game}/_manifests/${sha256}.json`,
   editorCandidate: (game: string) => `state/${game}/_editor/candidate.json`,
+  // A loose resource's 16-byte header and payload size, kept in the key so that one listing gives
+  // a release every header it must check against its manifest.
+  headerReceiptsPrefix: (game: string) => `state/${game}/_headers/`,
+  headerReceipt: (game: string, hexDigest: string, headerHex: string, payloadSizeBytes: number) =>
+    `state/${game}/_headers/${hexDigest}.${headerHex}.${payloadSizeBytes}`,
   gamePin: (game: string) => `state/${game}/_game/pin.json`,
 } as const;
 

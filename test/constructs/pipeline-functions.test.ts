@@ -203,6 +203,7 @@ describe('the control function may delete what garbage collection deletes', () =
     keys.manifest('g1', 'c'.repeat(64)),
     keys.archiveReceipt('g1', 'b'.repeat(64)),
     keys.manifestReceipt('g1', 'c'.repeat(64)),
+    keys.headerReceipt('g1', 'a'.repeat(40), 'ed'.repeat(16), 42),
   ];
   test.each(deleted)('%s', (key) => {
     expect(PIPELINE_ACCESS.control.delete.some((pattern) => patternMatches(pattern, key))).toBe(true);

@@ -180,8 +180,7 @@ async function collectGarbage(context: PipelineContext, game: string, apply: boo
       // Content first, then its receipt: a crash in between leaves a receipt the release step
       // ignores (it checks the content too), never content without its proof.
       await context.store.delete(o.key);
-      const receipt = receiptOf(game, o.key);
-      if (receipt) await context.store.delete(receipt);
+      for (const receipt of await receiptsOf(context, game, o.key)) await context.store.delete(receipt);
     }
   }
   return {
@@ -190,12 +189,15 @@ async function collectGarbage(context: PipelineContext, game: string, apply: boo
   };
 }
 
-/** The receipt key of a content key (archives and manifests have receipts; resources do not). */
-function receiptOf(game: string, contentKey: string): string | undefined {
+/** The receipt keys of a content key: an archive's or manifest's receipt, a resource's header receipts. */
+async function receiptsOf(context: PipelineContext, game: string, contentKey: string): Promise<string[]> {
   const archive = /\/archives\/([0-9a-f]{64})\.zip$/.exec(contentKey);
-  if (archive) return keys.archiveReceipt(game, archive[1]);
+  if (archive) return [keys.archiveReceipt(game, archive[1])];
   const manifest = /\/manifests\/([0-9a-f]{64})\.dmanifest$/.exec(contentKey);
-  return manifest ? keys.manifestReceipt(game, manifest[1]) : undefined;
+  if (manifest) return [keys.manifestReceipt(game, manifest[1])];
+  const resource = /\/resources\/([0-9a-f]+)$/.exec(contentKey);
+  if (!resource) return [];
+  return (await context.store.list(`${keys.headerReceiptsPrefix(game)}${resource[1]}.`)).map((o) => o.key);
 }
 
 function incomplete(what: string, cause?: unknown) {

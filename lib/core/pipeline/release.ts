@@ -302,21 +302,31 @@ async function readVerifiedManifest(context: PipelineContext, game: string, sha2
   return decodeManifest(object.body, { key });
 }
 
-/** Headers checked per release at once; each is one small ranged GET. */
+/** Headers read from content/ at once, for resources without a header receipt. */
 const HEADER_READ_CONCURRENCY = 32;
 
 /**
  * Loose resources are verified by their payload digest when they arrive, before their manifest may
- * be known; the 16-byte header (sizes, flags) can only be checked against the manifest here.
+ * be known; the 16-byte header (sizes, flags) can only be checked against the manifest here. One
+ * listing of the header receipts gives them all; a resource without a receipt (stored before
+ * receipts existed) is read from content/ itself.
  */
 async function checkLooseHeaders(context: PipelineContext, game: string, manifest: Manifest): Promise<LupError[]> {
+  const prefix = keys.headerReceiptsPrefix(game);
+  const receipts = new Map<string, { header: Uint8Array; payloadSizeBytes: number }>();
+  for (const o of await context.store.list(prefix)) {
+    const [digest, headerHex, size] = o.key.slice(prefix.length).split('.');
+    if (digest && headerHex?.length === RESOURCE_HEADER_BYTES * 2 && size) receipts.set(digest, { header: Buffer.from(headerHex, 'hex'), payloadSizeBytes: Number(size) });
+  }
   const limit = pLimit(HEADER_READ_CONCURRENCY);
   const needed = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))];
   const observations = await Promise.all(needed.map((hash) => limit(async (): Promise<ResourceObservation | undefined> => {
     const key = keys.resource(game, hash);
-    const prefix = await context.store.readPrefix(key, RESOURCE_HEADER_BYTES);
-    if (!prefix) return undefined;
-    return { name: hash, digest: hash, header: prefix.bytes, payloadSizeBytes: prefix.sizeBytes - RESOURCE_HEADER_BYTES, location: { key } };
+    const known = receipts.get(hash) ?? await (async () => {
+      const read = await context.store.readPrefix(key, RESOURCE_HEADER_BYTES);
+      return read && { header: read.bytes, payloadSizeBytes: read.sizeBytes - RESOURCE_HEADER_BYTES };
+    })();
+    return known && { name: hash, digest: hash, ...known, location: { key } };
   })));
   return validateContent(manifest, observations.filter((o): o is ResourceObservation => o !== undefined), { requireComplete: true }).errors;
 }

@@ -6,11 +6,11 @@
 import pLimit from 'p-limit';
 import { CONTENT_CACHE } from '../../http-policy';
 import { routeFor } from '../../routes';
-import { algorithmForHexName, createHasher } from '../digest';
+import { algorithmForHexName, createHasher, toHex } from '../digest';
 import { isLupError, lupError, type LupError } from '../errors';
 import { EDITOR_UPLOAD, keys, parseStagedKey, type StagedKey } from '../keys';
 import { MAX_MANIFEST_BYTES, decodeManifest } from '../manifest-codec';
-import { ResourceDigester } from '../resource-header';
+import { RESOURCE_HEADER_BYTES, ResourceDigester } from '../resource-header';
 import { checkResourceIdentity, resourceNameError } from '../validate-content';
 import { validateManifest } from '../validate-manifest';
 import { verifyArchive } from '../verify-archive';
@@ -31,12 +31,13 @@ function staged(context: PipelineContext, key: string, step: string): Staged | u
 }
 
 /** Copy verified staged bytes to their content key, create-only; an existing copy is the same bytes. */
-async function publishContent(context: PipelineContext, from: string, etag: string, to: string, contentType: string): Promise<void> {
+async function publishContent(context: PipelineContext, from: string, etag: string, to: string, contentType: string): Promise<boolean> {
   try {
     await context.store.copy(from, to, { sourceIfMatch: etag, ifNoneMatch: '*', cacheControl: CONTENT_CACHE.cacheControl, contentType });
+    return true;
   } catch (error) {
-    // Content is addressed by digest: if it exists, it is these bytes, verified by an earlier event.
-    if (isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED' && (await context.store.head(to))) return;
+    // Content is addressed by digest: if it exists, it was verified by an earlier event.
+    if (isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED' && (await context.store.head(to))) return false;
     throw error;
   }
 }
@@ -44,12 +45,14 @@ async function publishContent(context: PipelineContext, from: string, etag: stri
 /** Resources up to this size are verified and written from memory; larger ones are copied. */
 export const MAX_BUFFERED_RESOURCE_BYTES = 8 * 1024 * 1024;
 
-/** Write verified bytes to their content key, create-only; an existing object is the same bytes. */
-async function putContent(context: PipelineContext, to: string, body: Uint8Array, contentType: string): Promise<void> {
+/** Write verified bytes to their content key, create-only; false when the key already existed. */
+async function putContent(context: PipelineContext, to: string, body: Uint8Array, contentType: string): Promise<boolean> {
   try {
     await context.store.put(to, body, { ifNoneMatch: '*', cacheControl: CONTENT_CACHE.cacheControl, contentType });
+    return true;
   } catch (error) {
     if (!(isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED')) throw error;
+    return false;
   }
 }
 
@@ -102,10 +105,14 @@ export async function onResourceArrived(context: PipelineContext, key: string): 
   const { header, digest, payloadSizeBytes } = digester.finish();
   const error = checkResourceIdentity({ name: s.name, digest, header, payloadSizeBytes, location: { key } });
   if (error) return quarantine(context, s, [error], 'resource');
-  if (buffered <= MAX_BUFFERED_RESOURCE_BYTES) {
-    await putContent(context, target, Buffer.concat(chunks), 'application/octet-stream');
-  } else {
-    await publishContent(context, key, object.info.etag, target, 'application/octet-stream');
+  const stored = buffered <= MAX_BUFFERED_RESOURCE_BYTES
+    ? await putContent(context, target, Buffer.concat(chunks), 'application/octet-stream')
+    : await publishContent(context, key, object.info.etag, target, 'application/octet-stream');
+  // The header receipt describes the bytes under content/: ours when we stored them, else the
+  // stored object's own (the same digest stored earlier, maybe with another header).
+  const storedHeader = stored ? { bytes: header, sizeBytes: payloadSizeBytes + RESOURCE_HEADER_BYTES } : await context.store.readPrefix(target, RESOURCE_HEADER_BYTES);
+  if (storedHeader) {
+    await context.store.put(keys.headerReceipt(s.game, s.name, toHex(storedHeader.bytes), storedHeader.sizeBytes - RESOURCE_HEADER_BYTES), new Uint8Array(0));
   }
   await context.store.delete(key);
   await releaseAfterLoose(context, s.game, s.upload);
