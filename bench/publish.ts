@@ -54,7 +54,7 @@ async function once(server: BenchServer, content: BenchContent, tool: Tool, mode
     const args = mode === 'loose'
       ? ['s3', 'cp', path, `s3://${server.bucket}/${prefix}`, '--recursive', '--endpoint-url', server.s3, '--only-show-errors']
       : ['s3', 'cp', path, `s3://${server.bucket}/${prefix}game.zip`, '--endpoint-url', server.s3, '--only-show-errors'];
-    r = await run(AWS_CLI, args, { env: await awsEnv(server) });
+    r = await run(AWS_CLI, args, { env: await awsEnv() });
   }
   if (r.code !== 0) throw new Error(`${tool} failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
   const drainMs = await waitDrained(server, prefix);

@@ -247,7 +247,7 @@ export function rcloneEnv(server: BenchServer): NodeJS.ProcessEnv {
 }
 
 /** Environment for aws-cli against the local server (path-style through a config file). */
-export async function awsEnv(server: BenchServer): Promise<NodeJS.ProcessEnv> {
+export async function awsEnv(): Promise<NodeJS.ProcessEnv> {
   const config = join(tmpdir(), 'lup-bench-aws-config');
   await writeFile(config, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
   const env: NodeJS.ProcessEnv = {

@@ -1,16 +1,16 @@
 /**
  * `lup publish`: publish zips or a loose folder through the verifying pipeline and wait for the verdict.
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { formatError } from '../core/errors';
 import { isValidId } from '../core/keys';
-import { parsePublicKey } from '../core/config';
 import { planPublish } from '../publisher/plan';
 import { policyForGame } from '../core/policy';
 import { publishPlan } from '../publisher/publish';
 import { EXIT, UsageError } from './io';
+import { parsePositiveInteger } from './operator-support';
 import { registerCommand } from './program';
+import { readPublicKeyOption } from './validate-command';
 import { byteProgress } from './progress';
 import { addTargetOptions, openTarget, resolvePath, targetConfig, type TargetOptions } from './target';
 
@@ -23,12 +23,6 @@ interface PublishOptions extends TargetOptions {
   readonly publicKey?: string;
   readonly check: boolean;
   readonly json?: boolean;
-}
-
-function positive(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} "${value}" must be a whole number of at least 1.`);
-  return n;
 }
 
 registerCommand((program, io, state) => {
@@ -62,20 +56,11 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
     for (const [flag, value] of [['--game', options.game], ['--channel', options.channel]] as const) {
       if (!isValidId(value)) throw new UsageError(`${flag} "${value}" must be a lowercase id (letters, digits, "-", "_", "."), e.g. ${flag === '--game' ? 'space-game' : 'stable'}.`);
     }
-    const concurrency = positive('--concurrency', options.concurrency);
-    const timeoutMs = positive('--timeout', options.timeout) * 1000;
-    let publicKey: string | undefined;
-    if (options.publicKey) {
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(resolvePath(io, options.publicKey));
-      } catch {
-        throw new UsageError(`--public-key ${options.publicKey}: file not found.`);
-      }
-      const text = bytes.toString('utf8').includes('-----BEGIN') ? bytes.toString('utf8') : bytes.toString('base64');
-      parsePublicKey(text, '--public-key');
-      publicKey = text.includes('-----BEGIN') ? parsePublicKey(text).export({ format: 'der', type: 'spki' }).toString('base64') : text;
-    }
+    const concurrency = parsePositiveInteger('--concurrency', options.concurrency, 256);
+    const timeoutMs = parsePositiveInteger('--timeout', options.timeout, 86_400) * 1000;
+    const publicKey = options.publicKey
+      ? (await readPublicKeyOption(options.publicKey, io.cwd)).export({ format: 'der', type: 'spki' }).toString('base64')
+      : undefined;
     const planStarted = performance.now();
     // With a studio configuration, the local check applies the game's own rules (project, key, engines).
     const config = targetConfig(options, io);

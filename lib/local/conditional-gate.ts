@@ -444,17 +444,32 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
       if (!['list-type', 'continuation-token', 'start-after', 'fetch-owner', 'encoding-type'].includes(name)) v1.append(name, value);
     }
     if (marker) v1.set('marker', marker);
-    stats.forwarded += 1;
-    const up = await send('GET', `${op.url.pathname}?${v1.toString()}`, forwardHeaders(req.headers), req);
-    const body = (await readAll(up)).toString('utf8');
-    if (up.statusCode !== 200) {
-      const headers = responseHeaders(up.headers);
-      headers['content-length'] = Buffer.byteLength(body);
-      res.writeHead(up.statusCode ?? 502, headers);
-      res.end(body);
-      return;
+    // s3rver takes the first max-keys keys of its directory walk and only then drops those whose
+    // metadata file is missing: objects being written or deleted at that moment. Under a busy
+    // pipeline (staged objects deleted as they are verified) a page can so come back short, even
+    // empty while more keys follow, which S3 never does for keys that exist; an empty truncated page
+    // also gives no key to continue from. Ask again for more keys until the page is full or the
+    // listing ends, then trim it to what the client asked for.
+    const requested = Math.min(Math.max(Number(v2.get('max-keys') ?? 1000) || 0, 0), 1000);
+    let ask = requested;
+    let body: string;
+    for (;;) {
+      v1.set('max-keys', String(ask));
+      stats.forwarded += 1;
+      const up = await send('GET', `${op.url.pathname}?${v1.toString()}`, forwardHeaders(req.headers), ask === requested ? req : undefined);
+      body = (await readAll(up)).toString('utf8');
+      if (up.statusCode !== 200) {
+        const headers = responseHeaders(up.headers);
+        headers['content-length'] = Buffer.byteLength(body);
+        res.writeHead(up.statusCode ?? 502, headers);
+        res.end(body);
+        return;
+      }
+      const kept = (body.match(/<Contents>/g) ?? []).length;
+      if (kept >= requested || !/<IsTruncated>true<\/IsTruncated>/.test(body) || requested === 0) break;
+      ask = ask * 2 + 16;
     }
-    const xml = listV1ToV2(body, token, token === null ? v2.get('start-after') : null);
+    const xml = listV1ToV2(trimListPage(body, requested), token, token === null ? v2.get('start-after') : null);
     res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) });
     res.end(xml);
   }
@@ -511,6 +526,17 @@ function decodeListToken(token: string): string | undefined {
   if (!token.startsWith(TOKEN_PREFIX)) return undefined;
   const key = Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8');
   return key.length > 0 ? key : undefined;
+}
+
+/** Keep the first `maxKeys` objects of a ListObjects (v1) answer (a trimmed page is truncated) and report `maxKeys`. */
+function trimListPage(xml: string, maxKeys: number): string {
+  const contents = xml.match(/<Contents>[\s\S]*?<\/Contents>/g) ?? [];
+  if (contents.length <= maxKeys) return xml.replace(/<MaxKeys>\d+<\/MaxKeys>/, `<MaxKeys>${maxKeys}</MaxKeys>`);
+  let seen = 0;
+  return xml
+    .replace(/<Contents>[\s\S]*?<\/Contents>/g, (m) => (++seen <= maxKeys ? m : ''))
+    .replace(/<IsTruncated>false<\/IsTruncated>/, '<IsTruncated>true</IsTruncated>')
+    .replace(/<MaxKeys>\d+<\/MaxKeys>/, `<MaxKeys>${maxKeys}</MaxKeys>`);
 }
 
 /** Rewrite s3rver's ListObjects (v1) answer into the ListObjectsV2 shape. */

@@ -11,6 +11,8 @@ import { keys } from '../../lib/core/keys';
 import { decodeManifest } from '../../lib/core/manifest-codec';
 import { isExcluded } from '../../lib/core/manifest';
 import type { PipelineContext } from '../../lib/core/pipeline/context';
+import { runControl, type ControlRequest, type ControlResponse } from '../../lib/core/pipeline/control';
+import { sweepIncompleteReleases } from '../../lib/core/pipeline/sweeper';
 import { onArchiveArrived, onManifestArrived, onReleaseRequested, onResourceArrived } from '../../lib/core/pipeline/steps';
 import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../../lib/core/release-request';
 import type { ChannelPointer, ReleaseRecord } from '../../lib/core/release-record';
@@ -40,13 +42,15 @@ export class PipelineSimulator {
   readonly context: PipelineContext;
   private readonly pending: string[] = [];
   private readonly random: Prng;
+  private delivery: { shuffle?: boolean; duplicateRate?: number };
   /** Events that failed all three attempts (should stay empty unless a test injects that much). */
   readonly deadLetters: { key: string; error: unknown }[] = [];
   private time = Date.parse('2026-11-27T12:00:00Z');
 
-  constructor(private readonly plan: DeliveryPlan, config?: StudioConfig) {
+  constructor(plan: DeliveryPlan, config?: StudioConfig) {
     this.store = new MemoryObjectStore(() => new Date(this.time));
     this.random = new Prng(plan.seed);
+    this.delivery = { shuffle: plan.shuffle, duplicateRate: plan.duplicateRate };
     this.context = { store: this.store, cdn: this.cdn, clock: { now: () => new Date(this.time) }, config, cdnBaseUrl: 'https://cdn.test/' };
   }
 
@@ -61,14 +65,49 @@ export class PipelineSimulator {
     if (routeFor(key)) this.pending.push(key);
   }
 
-  /** Stage a whole upload of factory content, as `lup publish` would (release request last). */
-  async stageUpload(request: { game: string; upload: string; channel: string; content: FactoryContent; zip?: Uint8Array }): Promise<void> {
+  /** Change how the next events are delivered (shuffle, duplicates) from now on. */
+  setDelivery(delivery: { shuffle?: boolean; duplicateRate?: number }): void {
+    this.delivery = { ...delivery };
+  }
+
+  /** Events staged and not yet delivered. */
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Run an operator action (promote, rollback, gc) on the simulated bucket. */
+  control(request: ControlRequest): Promise<ControlResponse> {
+    return runControl(this.context, request);
+  }
+
+  /** Run the sweeper once (fails releases older than the timeout). */
+  sweep(): Promise<{ game: string; upload: string }[]> {
+    return sweepIncompleteReleases(this.context);
+  }
+
+  /**
+   * Stage a whole upload of factory content, as `lup publish` would (release request last).
+   * `replace` swaps the bytes of one staged file (a corrupted or truncated upload), `omit`
+   * leaves files out (a publisher that died) and `loseEvent` stores a file without its event (a
+   * step that never ran); the release request still names everything.
+   */
+  async stageUpload(request: {
+    game: string; upload: string; channel: string; content: FactoryContent; zip?: Uint8Array;
+    replace?: (name: string, bytes: Uint8Array) => Uint8Array; omit?: (name: string) => boolean; loseEvent?: (name: string) => boolean;
+  }): Promise<void> {
     const { game, upload, channel, content, zip } = request;
+    const put = async (name: string, bytes: Uint8Array): Promise<void> => {
+      if (request.omit?.(name)) return;
+      const body = request.replace ? request.replace(name, bytes) : bytes;
+      // A lost event: the object is stored but its step never runs (a notification never sent).
+      if (request.loseEvent?.(name)) await this.store.put(keys.staged(game, upload, name), body);
+      else await this.stage(keys.staged(game, upload, name), body);
+    };
     if (zip) {
-      await this.stage(keys.staged(game, upload, 'game.zip'), zip);
+      await put('game.zip', zip);
     } else {
-      await this.stage(keys.staged(game, upload, 'liveupdate.game.dmanifest'), content.manifestBytes);
-      for (const r of content.resources) await this.stage(keys.staged(game, upload, r.name), r.bytes);
+      await put('liveupdate.game.dmanifest', content.manifestBytes);
+      for (const r of content.resources) await put(r.name, r.bytes);
     }
     const releaseRequest: ReleaseRequest = {
       schemaVersion: RELEASE_REQUEST_SCHEMA_VERSION, game, upload, channel,
@@ -83,9 +122,9 @@ export class PipelineSimulator {
   /** Deliver one event with Lambda's semantics; returns false when nothing is pending. */
   async deliverOne(afterEach?: () => Promise<void>): Promise<boolean> {
     if (this.pending.length === 0) return false;
-    const index = this.plan.shuffle ? this.random.int(0, this.pending.length - 1) : 0;
+    const index = this.delivery.shuffle ? this.random.int(0, this.pending.length - 1) : 0;
     const [key] = this.pending.splice(index, 1);
-    if (this.plan.duplicateRate && this.random.chance(this.plan.duplicateRate)) this.pending.push(key);
+    if (this.delivery.duplicateRate && this.random.chance(this.delivery.duplicateRate)) this.pending.push(key);
     const step = STEPS[routeFor(key) as PipelineStep];
     let lastError: unknown;
     for (let attempt = 1; attempt <= 3; attempt++) {

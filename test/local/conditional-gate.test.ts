@@ -132,4 +132,24 @@ describe(startConditionalGate, () => {
     expect(local.gate.stats.conditionalWrites - before.conditionalWrites).toBe(2);
     expect(local.gate.stats.refused - before.refused).toBe(1);
   });
+
+  it('lists full pages while objects are being deleted (s3rver counts them toward max-keys, then drops them)', async () => {
+    // GIVEN three objects of which s3rver's listing sees the first two vanish between its
+    // directory walk and its metadata read, as objects do while the pipeline deletes them.
+    for (const name of ['a', 'b', 'c']) await put(`gate-list/${name}`, name);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fsExtra = require('fs-extra') as { stat: (path: string) => Promise<unknown> };
+    const stat = fsExtra.stat;
+    const vanishing = jest.spyOn(fsExtra, 'stat').mockImplementation(async (path: string) => {
+      if (/gate-list\/[ab]\._S3rver_object$/.test(path)) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+      return stat(path);
+    });
+    try {
+      // WHEN listing with small pages THEN the page holds the object that exists, not nothing.
+      expect((await local.store.list('gate-list/', { limit: 1 })).map((o) => o.key)).toEqual(['gate-list/c']);
+      expect((await local.store.list('gate-list/')).map((o) => o.key)).toEqual(['gate-list/c']);
+    } finally {
+      vanishing.mockRestore();
+    }
+  });
 });
