@@ -12,6 +12,7 @@
  * @see https://pkware.cachefly.net/webdocs/casestudies/APPNOTE.TXT
  */
 import { Readable } from 'node:stream';
+import { inflateRawSync } from 'node:zlib';
 import * as yauzl from 'yauzl';
 import { crc32 } from './crc32';
 import { isLupError, lupError, type ErrorCode, type ErrorLocation, type LupError } from './errors';
@@ -120,6 +121,19 @@ const EXTRA_UNICODE_PATH = 0x7075;
  */
 const READ_AHEAD_BYTES = 64 * 1024;
 
+/** Entries up to this compressed size are read in one piece and inflated synchronously. */
+const WHOLE_ENTRY_BYTES = 1024 * 1024;
+/**
+ * The sequential window small entries are read through: consecutive entries cost one range read
+ * per window (about 40 for a 150 MB archive) instead of one per entry. Bounds memory with the
+ * current entry.
+ */
+const DATA_WINDOW_BYTES = 4 * 1024 * 1024;
+const LOCAL_HEADER_BYTES = 30;
+/** How far past its declared size a small entry is inflated to report how much it really holds. */
+const INFLATE_SLACK_BYTES = 64 * 1024;
+const LOCAL_HEADER_SIGNATURE = 0x04034b50;
+
 /**
  * Visits every file entry of the zip in `source`, in central-directory order, one at a time.
  *
@@ -184,6 +198,7 @@ class ArchiveWalk {
   private readonly names = new Map<string, number>();
   private readonly openStreams = new Set<Readable>();
   private streamFailure: LupError | undefined;
+  private dataWindow: { start: number; bytes: Buffer } | undefined;
   private entryCount = 0;
   private totalUncompressedBytes = 0;
 
@@ -464,6 +479,19 @@ class ArchiveWalk {
       this.streamFailure ??= error;
       return error;
     };
+    if (raw.compressedSize <= WHOLE_ENTRY_BYTES) {
+      // Small entries (nearly all of a LiveUpdate archive) are read in one piece through the
+      // sequential data window and inflated synchronously: a stream per entry costs more than
+      // hashing it (profiled in BENCHMARKS.md), and consecutive entries share one range read.
+      const bytes = await this.wholeEntry(raw, at).catch((error: unknown) => {
+        throw fail(isLupError(error) ? error : this.unreadable(error, 'local file header', at));
+      });
+      if (!isActive()) throw lateRead();
+      const crc = crc32(bytes, 0);
+      if (crc !== raw.crc32) throw fail(this.corrupt(at, `CRC-32 ${hex32(raw.crc32)} (declared)`, `CRC-32 ${hex32(crc)}`));
+      yield bytes;
+      return;
+    }
     let stream: Readable;
     try {
       stream = await zipfile.openReadStreamPromise(raw);
@@ -507,6 +535,56 @@ class ArchiveWalk {
     }
     if (count !== declared) throw fail(this.corrupt(at, `${declared} bytes (declared)`, `${count} bytes`));
     if (crc !== raw.crc32) throw fail(this.corrupt(at, `CRC-32 ${hex32(raw.crc32)} (declared)`, `CRC-32 ${hex32(crc)}`));
+  }
+
+  /** A small entry's bytes, size-checked: local header and data from the data window, inflated at once. */
+  private async wholeEntry(raw: yauzl.Entry, at: ErrorLocation): Promise<Buffer> {
+    const offset = raw.relativeOffsetOfLocalHeader;
+    const header = await this.readData(offset, offset + LOCAL_HEADER_BYTES);
+    if (header.readUInt32LE(0) !== LOCAL_HEADER_SIGNATURE) throw new Error(`invalid local file header signature: 0x${header.readUInt32LE(0).toString(16)}`);
+    const dataStart = offset + LOCAL_HEADER_BYTES + header.readUInt16LE(26) + header.readUInt16LE(28);
+    if (dataStart + raw.compressedSize > this.source.sizeBytes) {
+      throw new Error(`file data overflows file bounds: ${dataStart} + ${raw.compressedSize} > ${this.source.sizeBytes}`);
+    }
+    const data = await this.readData(dataStart, dataStart + raw.compressedSize);
+    const declared = raw.uncompressedSize;
+    let bytes: Buffer;
+    if (raw.compressionMethod === 0) {
+      bytes = Buffer.from(data);
+    } else {
+      // Inflate a little past the declared size (as far as a stream's first chunk would go), never
+      // past the per-entry limit: enough to tell "longer than declared" without inflating a bomb.
+      const cap = Math.min(declared + 1 + INFLATE_SLACK_BYTES, this.limits.maxEntryBytes + 1);
+      try {
+        bytes = inflateRawSync(data, { maxOutputLength: cap });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE') throw this.corruptFrom(error, at);
+        bytes = Buffer.alloc(cap + 1);
+      }
+    }
+    if (bytes.length > this.limits.maxEntryBytes) {
+      throw lupError({
+        code: 'ARCHIVE_ENTRY_TOO_LARGE', message: `Entry ${at.entry} inflates past the per-entry limit.`, location: at,
+        expected: `at most ${this.limits.maxEntryBytes} bytes`, actual: `at least ${bytes.length} bytes`,
+      });
+    }
+    if (bytes.length > declared) throw this.corrupt(at, `${declared} bytes (declared)`, `at least ${bytes.length} bytes`);
+    if (bytes.length !== declared) throw this.corrupt(at, `${declared} bytes (declared)`, `${bytes.length} bytes`);
+    return bytes;
+  }
+
+  /** Bytes [start, end) through one sequential window of {@link DATA_WINDOW_BYTES}. */
+  private async readData(start: number, end: number): Promise<Buffer> {
+    const w = this.dataWindow;
+    if (w && start >= w.start && end <= w.start + w.bytes.length) return w.bytes.subarray(start - w.start, end - w.start);
+    const windowEnd = Math.min(this.source.sizeBytes, Math.max(end, start + DATA_WINDOW_BYTES));
+    if (!(start >= 0 && end <= windowEnd)) throw new Error(`range ${start}..${end} is outside the archive (${this.source.sizeBytes} bytes)`);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of this.source.read(start, windowEnd)) chunks.push(chunk);
+    const bytes = Buffer.concat(chunks);
+    if (bytes.length !== windowEnd - start) throw new Error(`read ${bytes.length} bytes where ${windowEnd - start} were asked for`);
+    this.dataWindow = { start, bytes };
+    return bytes.subarray(0, end - start);
   }
 
   private corrupt(at: ErrorLocation, expected: string, actual: string): LupError {
