@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runCli } from '../../lib/cli/run';
-import { captureIo } from '../helpers/pipeline-stack';
+import { captureIo } from '../helpers/cli-run';
 
 const ROOT = join(__dirname, '..', '..');
 const SAMPLE = join(ROOT, 'examples', 'sample-game', 'v1', 'sample.zip');

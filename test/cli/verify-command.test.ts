@@ -6,7 +6,8 @@ import { verifyChannel } from '../../lib/client/verify-channel';
 import { keys } from '../../lib/core/keys';
 import type { ChannelPointer } from '../../lib/core/release-record';
 import { runCli } from '../../lib/cli/run';
-import { FIXTURE_ZIPS, captureIo, normalise, startPublishedStack, type PublishedStack } from '../helpers/published-stack';
+import { captureIo } from '../helpers/cli-run';
+import { FIXTURE_ZIPS, normalise, startPublishedStack, type PublishedStack } from '../helpers/published-stack';
 
 let published: PublishedStack;
 let archivePointer: ChannelPointer;

@@ -11,19 +11,26 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Run `lup ...argv` with `cwd` as the working folder. */
-export async function lup(argv: readonly string[], cwd: string = process.cwd()): Promise<CliRun> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
+/** A captured terminal (not a TTY): what the command wrote, read with `out()` and `err()`. */
+export function captureIo(cwd: string): CliIo & { out(): string; err(): string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: (text) => { out += text; },
+    stderr: (text) => { err += text; },
     isTTY: false,
     env: {},
     cwd,
+    out: () => out,
+    err: () => err,
   };
+}
+
+/** Run `lup ...argv` with `cwd` as the working folder. */
+export async function lup(argv: readonly string[], cwd: string = process.cwd()): Promise<CliRun> {
+  const io = captureIo(cwd);
   const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return { code, stdout: io.out(), stderr: io.err() };
 }
 
 /** Run `lup ...argv --json` and parse stdout. */

@@ -13,8 +13,8 @@ import { keys } from '../../lib/core/keys';
 import type { ChannelPointer } from '../../lib/core/release-record';
 import type { UploadStatus } from '../../lib/core/upload-status';
 import type { ObjectStore } from '../../lib/core/ports';
-import type { CliIo } from '../../lib/cli/io';
 import { runCli } from '../../lib/cli/run';
+import { captureIo } from './cli-run';
 import { startPipelineStack, type PipelineStack, type StartPipelineStackRequest } from '../../lib/local/pipeline-stack';
 import { createContent, type ContentFactoryOptions, type FactoryContent } from '../../lib/factory/content-factory';
 import { writeLooseFolder, writeZip } from '../../lib/factory/write-content';
@@ -35,21 +35,6 @@ export async function startTestStack(options: Partial<StartPipelineStackRequest>
       await stack.stop();
       await rm(dir, { recursive: true, force: true });
     },
-  };
-}
-
-/** A captured terminal. */
-export function captureIo(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: (t) => { out += t; },
-    stderr: (t) => { err += t; },
-    isTTY: false,
-    env: {},
-    cwd,
-    out: () => out,
-    err: () => err,
   };
 }
 

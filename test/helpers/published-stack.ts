@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../lib/cli/run';
-import type { CliIo } from '../../lib/cli/io';
+import { captureIo } from './cli-run';
 import { forEachArchiveEntry, readEntryBytes } from '../../lib/core/archive';
 import { bytesSource } from '../../lib/core/byte-source';
 import type { StudioConfig } from '../../lib/core/config';
@@ -62,21 +62,6 @@ export interface PublishRequest {
   /** Path of a bob-built zip. */
   readonly zip: string;
   readonly note?: string;
-}
-
-/** A captured terminal. */
-export function captureIo(cwd: string): CliIo & { out(): string; err(): string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: (text) => { out += text; },
-    stderr: (text) => { err += text; },
-    isTTY: false,
-    env: {},
-    cwd,
-    out: () => out,
-    err: () => err,
-  };
 }
 
 function sha256(bytes: Uint8Array): string {
