@@ -55,8 +55,8 @@ const BUSY_SCAN_KEYS = 100;
 
 /**
  * True when staged objects of the upload are still waiting for their step: one of the first
- * {@link BUSY_SCAN_KEYS} keys of the upload folder is routed to a step. Every event of a big
- * upload that arrives after its release request asks this, so it first lists only
+ * {@link BUSY_SCAN_KEYS} keys of the upload folder is routed to a step. Every release attempt asks
+ * this (for the editor's folder, every resource event), so it first lists only
  * {@link BUSY_PROBE_KEYS} keys (hex-named resources sort before `release-request.json`, so while
  * resources wait, the first key is one): a local S3 server reads every listed object's metadata,
  * which made the 100-key listing the costliest request of a loose publish (bench/profile-publish.ts).
@@ -104,14 +104,14 @@ type AssemblyResult = { ok: true; assembly: Assembly } | { ok: false; attempt: R
 
 const waiting = (reason: string): AssemblyResult => ({ ok: false, attempt: { state: 'waiting', reason } });
 
-async function assembleFromRequest(context: PipelineContext, request: ReleaseRequest, busy: boolean): Promise<AssemblyResult> {
+/** Assemble a release from its request. Called only once nothing is staged any more, so what is absent never arrived. */
+async function assembleFromRequest(context: PipelineContext, request: ReleaseRequest): Promise<AssemblyResult> {
   const { game, upload } = request;
   const base = { releaseId: upload, channel: request.channel, requestId: `release:${game}:${upload}`, kind: request.kind, publicKey: request.publicKey, note: request.note };
   if (request.kind === 'archives') {
     const receipts = await Promise.all(request.archives.map((a) => verifiedArchive(context, game, a.sha256)));
     const absent = request.archives.filter((_, i) => !receipts[i]);
     if (absent.length > 0) {
-      if (busy) return waiting(`archives not verified yet: ${absent.map((a) => a.name).join(', ')}`);
       return refuse(absent.map((a) => lupError({
         code: 'RELEASE_INCOMPLETE', location: { key: keys.staged(game, upload, a.name), entry: a.name },
         expected: `a verified archive with SHA-256 ${a.sha256}`, actual: 'none arrived (or it had other bytes)',
@@ -148,14 +148,12 @@ async function assembleFromRequest(context: PipelineContext, request: ReleaseReq
   }
   const manifest = await verifiedManifest(context, game, request.manifestSha256 as string);
   if (!manifest) {
-    if (busy) return waiting('manifest not verified yet');
     return refuse([lupError({
       code: 'RELEASE_INCOMPLETE', location: { key: keys.staged(game, upload, MANIFEST_NAME) },
       expected: `a verified manifest with SHA-256 ${request.manifestSha256}`, actual: 'none arrived',
       message: `The manifest named in the release request never arrived; upload ${MANIFEST_NAME} with the resources.`,
     })]);
   }
-  if (busy) return waiting('resources still being verified');
   const missing = await resourcesPresent(context, game, manifest.excluded);
   if (missing.length > 0) return refuse([missingError(game, upload, missing)]);
   return { ok: true, assembly: { ...base, manifest, manifests: [manifest.sha256], archives: [], resources: manifest.excluded } };
@@ -173,7 +171,7 @@ function refuse(errors: LupError[]): AssemblyResult {
   return { ok: false, attempt: { state: 'refused', errors } };
 }
 
-async function assembleEditor(context: PipelineContext, rules: GameRules, busy: boolean): Promise<AssemblyResult> {
+async function assembleEditor(context: PipelineContext, rules: GameRules): Promise<AssemblyResult> {
   const candidate = (await readJson<EditorCandidate>(context.store, keys.editorCandidate(rules.game)))?.value;
   if (!candidate) return waiting('no verified manifest from the editor yet');
   const releaseId = editorReleaseId(candidate.manifestSha256);
@@ -186,7 +184,7 @@ async function assembleEditor(context: PipelineContext, rules: GameRules, busy: 
   if (!manifest) return waiting('manifest receipt not written yet');
   // The editor uploads in any order and never says it is done: wait until every needed resource is verified.
   const missing = await resourcesPresent(context, rules.game, manifest.excluded);
-  if (missing.length > 0) return waiting(`${missing.length} resource(s) not verified yet${busy ? '' : ' (none staged)'}`);
+  if (missing.length > 0) return waiting(`${missing.length} resource(s) not verified yet (none staged)`);
   const channel = rules.autoReleaseChannel ?? '';
   return {
     ok: true,
@@ -234,7 +232,7 @@ export async function tryRelease(context: PipelineContext, game: string, upload:
     const channelError = checkChannel(rules, request.channel) ?? checkPublisherChannel(rules, request.channel);
     if (channelError) return finishRefused(context, game, upload, [channelError]);
   }
-  const assembled = request ? await assembleFromRequest(context, request, busy) : await assembleEditor(context, rules, busy);
+  const assembled = request ? await assembleFromRequest(context, request) : await assembleEditor(context, rules);
   if (!assembled.ok) {
     if (assembled.attempt.state === 'refused') return finishRefused(context, game, upload, [...assembled.attempt.errors]);
     if (statusUpload && assembled.attempt.state === 'waiting') {
