@@ -19,8 +19,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parsePublicKey } from '../lib/core/config';
-import { decodeManifest } from '../lib/core/manifest-codec';
-import { validateManifest } from '../lib/core/validate-manifest';
+import { decodeManifest } from '../lib/core/format/manifest-codec';
+import { validateManifest } from '../lib/core/format/validate-manifest';
 import { createContent } from '../lib/factory/content-factory';
 
 const PROJECT_TITLE = 'Benchmark Game';

@@ -1,5 +1,5 @@
 /**
- * Regenerates the protobuf descriptors (`lib/core/proto/*.json`) from the `.proto` files with
+ * Regenerates the protobuf descriptors (`lib/core/format/proto/*.json`) from the `.proto` files with
  * protobufjs-cli, so the bundled handlers need no `.proto` parsing at run time.
  * Run: `npm run proto`. A test fails when the committed descriptors are out of date.
  */
@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const PROTO_FILES = ['liveupdate_ddf', 'liveupdate_ddf_legacy'] as const;
-const PROTO_DIR = join(__dirname, '..', 'lib', 'core', 'proto');
+const PROTO_DIR = join(__dirname, '..', 'lib', 'core', 'format', 'proto');
 
 /** The JSON descriptor pbjs makes of one `.proto` file. */
 export function generateDescriptor(name: string): string {
@@ -19,6 +19,6 @@ export function generateDescriptor(name: string): string {
 if (require.main === module) {
   for (const name of PROTO_FILES) {
     writeFileSync(join(PROTO_DIR, `${name}.json`), generateDescriptor(name));
-    console.log(`wrote lib/core/proto/${name}.json`);
+    console.log(`wrote lib/core/format/proto/${name}.json`);
   }
 }

@@ -10,7 +10,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parsePrivateKey } from '../lib/core/signature';
+import { parsePrivateKey } from '../lib/core/format/signature';
 import {
   createContent,
   planResources,

@@ -4,7 +4,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { isLupError, lupError, type LupError } from '../core/errors';
-import { checkRange } from '../core/byte-source';
+import { checkRange } from '../core/format/byte-source';
 import type { ByteSource } from '../core/ports';
 
 /** Bytes read per `FileHandle.read` call; also the largest chunk a read yields. */

@@ -6,10 +6,10 @@ import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { verifyLocalPath, type LocalVerification } from '../content/verify-local';
-import { HASH_ALGORITHM_BY_CODE, sha1OfText, toHex } from '../core/digest';
+import { HASH_ALGORITHM_BY_CODE, sha1OfText, toHex } from '../core/format/digest';
 import type { LupErrorData } from '../core/errors';
-import { ENTRY_FLAG, type Manifest } from '../core/manifest';
-import { HEADER_FLAG, RESOURCE_HEADER_BYTES, parseResourceHeader } from '../core/resource-header';
+import { ENTRY_FLAG, type Manifest } from '../core/format/manifest';
+import { HEADER_FLAG, RESOURCE_HEADER_BYTES, parseResourceHeader } from '../core/format/resource-header';
 import { EXIT, type CliIo } from './io';
 import { registerCommand } from './program';
 import {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { formatError, isLupError, type LupError } from '../core/errors';
 import { isValidId, keys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
-import { POINTER_SCHEMA_VERSION, parseDocument, type ChannelPointer } from '../core/release-record';
+import { pointerCodec, type ChannelPointer } from '../core/documents/pointer';
 import { EXIT, UsageError, errorHint, type CliIo } from './io';
 import { openTarget, type Target, type TargetOptions } from './target';
 
@@ -92,7 +92,7 @@ export async function readChannelPointers(store: ObjectStore, game: string): Pro
   const listed = (await store.list(prefix)).filter((o) => o.key.endsWith('.json') && !o.key.slice(prefix.length).includes('/'));
   const pointers = await Promise.all(listed.map(async (o) => {
     const object = await store.get(o.key);
-    return object ? parseDocument<ChannelPointer>(object.body, POINTER_SCHEMA_VERSION, { key: o.key }, 'channel pointer') : undefined;
+    return object ? pointerCodec.parse(object.body, { key: o.key }) : undefined;
   }));
   return pointers.filter((p): p is ChannelPointer => p !== undefined).sort((a, b) => a.channel.localeCompare(b.channel));
 }

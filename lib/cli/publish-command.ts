@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { formatError } from '../core/errors';
 import { isValidId } from '../core/keys';
 import { planPublish } from '../publisher/plan';
-import { policyForGame } from '../core/policy';
+import { policyForGame } from '../core/format/policy';
 import { publishPlan } from '../publisher/publish';
 import { EXIT, UsageError } from './io';
 import { parsePositiveInteger } from './operator-support';

@@ -4,7 +4,8 @@
 import pLimit from 'p-limit';
 import { keys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
-import { RELEASE_SCHEMA_VERSION, parseDocument, type ChannelPointer, type FlipCause, type FlipEntry, type ReleaseRecord } from '../core/release-record';
+import { releaseRecordCodec } from '../core/documents/release-record';
+import { type ChannelPointer, type FlipCause, type FlipEntry } from '../core/documents/pointer';
 import { EXIT, UsageError, type CliIo } from './io';
 import { formatTable, parsePositiveInteger, printJson, readChannelPointers, reportFailure, requireId, withTarget } from './operator-support';
 import { registerCommand } from './program';
@@ -79,7 +80,7 @@ async function readNotes(store: ObjectStore, game: string, releaseIds: readonly 
     const key = keys.release(game, id);
     const object = await store.get(key);
     if (!object) return;
-    const record = parseDocument<ReleaseRecord>(object.body, RELEASE_SCHEMA_VERSION, { key }, 'release record');
+    const record = releaseRecordCodec.parse(object.body, { key });
     if (record.note) notes.set(id, record.note);
   })));
   return notes;

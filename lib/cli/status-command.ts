@@ -4,8 +4,8 @@
 import { formatError } from '../core/errors';
 import { keys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
-import { parseDocument, type ChannelPointer } from '../core/release-record';
-import { STATUS_SCHEMA_VERSION, type UploadState, type UploadStatus } from '../core/upload-status';
+import { type ChannelPointer } from '../core/documents/pointer';
+import { uploadStatusCodec, type UploadState } from '../core/documents/upload-status';
 import { EXIT, UsageError, type CliIo } from './io';
 import { formatTable, printJson, readChannelPointers, reportFailure, requireId, withTarget } from './operator-support';
 import { registerCommand } from './program';
@@ -74,7 +74,7 @@ async function showUpload(io: CliIo, store: ObjectStore, game: string, upload: s
       + (known.length > 0 ? `Most recent uploads: ${known.join(', ')}.` : `Game "${game}" has no uploads yet; publish with \`lup publish --game ${game}\`.`),
     );
   }
-  const status = parseDocument<UploadStatus>(object.body, STATUS_SCHEMA_VERSION, { key }, 'upload status');
+  const status = uploadStatusCodec.parse(object.body, { key });
   if (json) {
     printJson(io, { ok: !FAILED_STATES.includes(status.state), ...status });
   } else {

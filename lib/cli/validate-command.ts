@@ -9,9 +9,9 @@ import type { Command } from 'commander';
 import { verifyLocalPath, type LocalVerification } from '../content/verify-local';
 import { parsePublicKey } from '../core/config';
 import { formatError, isLupError, type LupErrorData } from '../core/errors';
-import type { Manifest } from '../core/manifest';
-import type { ValidationPolicy } from '../core/policy';
-import type { SignatureStatus } from '../core/signature';
+import type { Manifest } from '../core/format/manifest';
+import type { ValidationPolicy } from '../core/format/policy';
+import type { SignatureStatus } from '../core/format/signature';
 import { EXIT, UsageError, type CliIo } from './io';
 import { registerCommand } from './program';
 

@@ -22,23 +22,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { fileByteSource } from '../adapters/file-source';
-import { algorithmForHexName } from '../core/digest';
+import { algorithmForHexName } from '../core/format/digest';
 import { isLupError, lupError, type ErrorLocation, type LupError } from '../core/errors';
-import { MANIFEST_NAME, isValidId, keys } from '../core/keys';
-import { isExcluded, type Manifest } from '../core/manifest';
-import { MAX_MANIFEST_BYTES, decodeManifest } from '../core/manifest-codec';
-import { POINTER_SCHEMA_VERSION, type ChannelPointer, type ReleasedArchive } from '../core/release-record';
-import { ResourceDigester } from '../core/resource-header';
-import { validateContent, type ResourceObservation } from '../core/validate-content';
-import { validateManifest } from '../core/validate-manifest';
-import { verifyArchive } from '../core/verify-archive';
+import { MANIFEST_NAME, keys } from '../core/keys';
+import { isExcluded, type Manifest } from '../core/format/manifest';
+import { MAX_MANIFEST_BYTES, decodeManifest } from '../core/format/manifest-codec';
+import { type ReleasedArchive } from '../core/documents/release-record';
+import { MAX_POINTER_BYTES, pointerCodec, type ChannelPointer } from '../core/documents/pointer';
+import { ResourceDigester } from '../core/format/resource-header';
+import { validateContent, type ResourceObservation } from '../core/format/validate-content';
+import { validateManifest } from '../core/format/validate-manifest';
+import { verifyArchive } from '../core/format/verify-archive';
 import { CHANNEL_CACHE, CONTENT_CACHE } from '../http-policy';
 
 /** Downloads in flight at once unless told otherwise. */
 export const DEFAULT_VERIFY_CONCURRENCY = 16;
 
-/** The largest pointer document accepted (real ones are a few kilobytes). */
-const MAX_POINTER_BYTES = 1024 * 1024;
 
 /** Options of {@link verifyChannel}. */
 export interface VerifyChannelRequest {
@@ -382,15 +381,10 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-const SHA256 = /^[0-9a-f]{64}$/;
-const SHA1 = /^[0-9a-f]{40}$/;
-const CAUSES = ['release', 'promote', 'rollback'];
-const SCHEMAS = ['v5', 'legacy', 'legacy-2017'];
-
 /**
- * Check that a pointer has the shape the pipeline writes (`ChannelPointer`) and names content where
- * the bucket layout puts it (`lib/core/keys.ts`). Reports every problem; returns the pointer only
- * when what the downloads need (manifest, archives, resources base, stable manifest) is usable.
+ * Check a pointer against its one definition (`pointerCodec`: the schema and the keys layout) and
+ * against the game and channel asked for. Reports every problem; returns the pointer only when it
+ * matches its definition, so that the downloads can trust its paths.
  */
 export function checkPointerShape(
   body: Uint8Array,
@@ -398,74 +392,13 @@ export function checkPointerShape(
   channel: string,
   report: (field: string, expected: string, actual: string) => void,
 ): ChannelPointer | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    report('body', 'a JSON document', 'unparseable JSON');
+  const decoded = pointerCodec.decode(body, {});
+  if (!decoded.ok) {
+    for (const e of decoded.errors) report(e.location?.field ?? 'body', e.expected ?? 'a channel pointer', e.actual ?? '');
     return undefined;
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    report('body', 'a JSON object', JSON.stringify(raw));
-    return undefined;
-  }
-  const p = raw as Record<string, unknown>;
-  let usable = true;
-  const show = (value: unknown): string => (value === undefined ? 'nothing' : JSON.stringify(value));
-  const bad = (field: string, expected: string, actual: unknown, fatal = false): void => {
-    report(field, expected, show(actual));
-    if (fatal) usable = false;
-  };
-  const record = (value: unknown): Record<string, unknown> | undefined =>
-    typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-
-  if (p.schemaVersion !== POINTER_SCHEMA_VERSION) bad('schemaVersion', `${POINTER_SCHEMA_VERSION}`, p.schemaVersion, true);
-  if (p.game !== game) bad('game', JSON.stringify(game), p.game);
-  if (p.channel !== channel) bad('channel', JSON.stringify(channel), p.channel);
-  if (!isCount(p.sequence) || p.sequence < 1) bad('sequence', 'a positive integer', p.sequence);
-  if (typeof p.releaseId !== 'string' || !isValidId(p.releaseId)) bad('releaseId', 'a release id', p.releaseId);
-  if (typeof p.cause !== 'string' || !CAUSES.includes(p.cause)) bad('cause', CAUSES.join(' | '), p.cause);
-  if (typeof p.publishedAt !== 'string' || Number.isNaN(Date.parse(p.publishedAt))) bad('publishedAt', 'an ISO date', p.publishedAt);
-
-  const manifest = record(p.manifest);
-  if (!manifest) bad('manifest', 'an object', p.manifest, true);
-  else {
-    if (typeof manifest.sha256 !== 'string' || !SHA256.test(manifest.sha256)) bad('manifest.sha256', '64 lowercase hex characters', manifest.sha256, true);
-    else if (manifest.path !== keys.manifest(game, manifest.sha256)) bad('manifest.path', keys.manifest(game, manifest.sha256), manifest.path, true);
-    if (!isCount(manifest.sizeBytes)) bad('manifest.sizeBytes', 'a byte count', manifest.sizeBytes, true);
-    if (typeof manifest.schema !== 'string' || !SCHEMAS.includes(manifest.schema)) bad('manifest.schema', SCHEMAS.join(' | '), manifest.schema);
-  }
-  const stable = record(p.stableManifest);
-  if (!stable || stable.path !== keys.stableManifest(game, channel)) bad('stableManifest.path', keys.stableManifest(game, channel), stable?.path, true);
-  const resourcesBase = record(p.resourcesBase);
-  if (!resourcesBase || resourcesBase.path !== keys.resourcesPrefix(game)) bad('resourcesBase.path', keys.resourcesPrefix(game), resourcesBase?.path, true);
-  if (!Array.isArray(p.archives)) bad('archives', 'a list', p.archives, true);
-  else {
-    p.archives.forEach((value: unknown, i) => {
-      const a = record(value);
-      if (!a) return bad(`archives[${i}]`, 'an object', value, true);
-      if (typeof a.name !== 'string' || a.name.length === 0) bad(`archives[${i}].name`, 'a file name', a.name);
-      if (typeof a.sha256 !== 'string' || !SHA256.test(a.sha256)) bad(`archives[${i}].sha256`, '64 lowercase hex characters', a.sha256, true);
-      else if (a.path !== keys.archive(game, a.sha256)) bad(`archives[${i}].path`, keys.archive(game, a.sha256), a.path, true);
-      if (!isCount(a.sizeBytes)) bad(`archives[${i}].sizeBytes`, 'a byte count', a.sizeBytes, true);
-      if (typeof a.priority !== 'number' || !Number.isInteger(a.priority)) bad(`archives[${i}].priority`, 'an integer', a.priority);
-      return undefined;
-    });
-  }
-  if (!Array.isArray(p.engineVersions) || !p.engineVersions.every((v) => typeof v === 'string' && SHA1.test(v))) {
-    bad('engineVersions', 'a list of SHA-1 hex digests', p.engineVersions, true);
-  }
-  if (!Array.isArray(p.history) || p.history.length === 0) bad('history', 'a list starting with the current flip', p.history);
-  else {
-    const head = record(p.history[0]);
-    if (!head || head.sequence !== p.sequence || head.releaseId !== p.releaseId) {
-      bad('history[0]', `the current flip (sequence ${show(p.sequence)}, release ${show(p.releaseId)})`, head ? { sequence: head.sequence, releaseId: head.releaseId } : p.history[0]);
-    }
-    const sequences = p.history.map((h) => record(h)?.sequence);
-    if (!sequences.every((s, i) => isCount(s) && (i === 0 || s < (sequences[i - 1] as number)))) {
-      bad('history', 'sequences that fall from the newest flip to the oldest', sequences);
-    }
-  }
-  return usable ? (p as unknown as ChannelPointer) : undefined;
+  const p = decoded.value;
+  if (p.game !== game) report('game', JSON.stringify(game), JSON.stringify(p.game));
+  if (p.channel !== channel) report('channel', JSON.stringify(channel), JSON.stringify(p.channel));
+  return p;
 }

@@ -10,15 +10,15 @@ import { createReadStream } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { fileByteSource } from '../adapters/file-source';
-import type { ArchiveLimits } from '../core/archive';
-import { algorithmForHexName } from '../core/digest';
+import type { ArchiveLimits } from '../core/format/archive';
+import { algorithmForHexName } from '../core/format/digest';
 import { isLupError, lupError, type ErrorLocation, type LupError } from '../core/errors';
 import { MANIFEST_NAME } from '../core/keys';
-import { MAX_MANIFEST_BYTES } from '../core/manifest-codec';
-import type { ValidationPolicy } from '../core/policy';
-import { ResourceDigester } from '../core/resource-header';
-import { checkResourceIdentity, type ResourceObservation } from '../core/validate-content';
-import { verifyAgainstManifest, verifyArchive, type ContentReport } from '../core/verify-archive';
+import { MAX_MANIFEST_BYTES } from '../core/format/manifest-codec';
+import type { ValidationPolicy } from '../core/format/policy';
+import { ResourceDigester } from '../core/format/resource-header';
+import { checkResourceIdentity, type ResourceObservation } from '../core/format/validate-content';
+import { verifyAgainstManifest, verifyArchive, type ContentReport } from '../core/format/verify-archive';
 
 /** What a local path holds, as {@link verifyLocalPath} recognised it. */
 export type LocalContentKind =

@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'ARCHIVE_NO_MANIFEST'
   // releases, channels, operations
   | 'RELEASE_REQUEST_INVALID'
+  | 'DOCUMENT_INVALID'
   | 'RELEASE_INCOMPLETE'
   | 'RELEASE_NOT_FOUND'
   | 'RELEASE_REFUSED'

@@ -17,14 +17,14 @@
  *      com.dynamo.cr/com.dynamo.cr.bob/src/com/dynamo/bob/archive/ManifestBuilder.java
  */
 import type { KeyObject } from 'node:crypto';
-import { DIGEST_BYTES, HASH_CODE, algorithmForHexName, hashHex, sha1OfText, toHex } from '../core/digest';
+import { DIGEST_BYTES, HASH_CODE, algorithmForHexName, hashHex, sha1OfText, toHex } from '../core/format/digest';
 import { lupError, type LupError } from '../core/errors';
 import { MANIFEST_NAME } from '../core/keys';
-import { ENTRY_FLAG, NOT_COMPRESSED, type Manifest, type ManifestEntry } from '../core/manifest';
-import { encodeManifest } from '../core/manifest-codec';
-import { urlHash } from '../core/murmur';
-import { HEADER_FLAG, RESOURCE_HEADER_BYTES, encodeResourceHeader } from '../core/resource-header';
-import { signManifestData } from '../core/signature';
+import { ENTRY_FLAG, NOT_COMPRESSED, type Manifest, type ManifestEntry } from '../core/format/manifest';
+import { encodeManifest } from '../core/format/manifest-codec';
+import { urlHash } from '../core/format/murmur';
+import { HEADER_FLAG, RESOURCE_HEADER_BYTES, encodeResourceHeader } from '../core/format/resource-header';
+import { signManifestData } from '../core/format/signature';
 
 /**
  * A small seeded pseudo-random generator (mulberry32: 32-bit state, period 2^32). Fast and good

@@ -7,13 +7,13 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileByteSource } from '../adapters/file-source';
-import { algorithmForHexName, createHasher } from '../core/digest';
+import { algorithmForHexName, createHasher } from '../core/format/digest';
 import { lupError, type LupError } from '../core/errors';
 import { MANIFEST_NAME } from '../core/keys';
-import type { ValidationPolicy } from '../core/policy';
-import { ResourceDigester } from '../core/resource-header';
-import type { ResourceObservation } from '../core/validate-content';
-import { verifyAgainstManifest, verifyArchive } from '../core/verify-archive';
+import type { ValidationPolicy } from '../core/format/policy';
+import { ResourceDigester } from '../core/format/resource-header';
+import type { ResourceObservation } from '../core/format/validate-content';
+import { verifyAgainstManifest, verifyArchive } from '../core/format/verify-archive';
 
 /** A local file to upload. */
 export interface PlannedFile {

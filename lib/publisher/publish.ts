@@ -9,9 +9,9 @@ import { uploadFile } from '../adapters/s3-uploader';
 import { isLupError, lupError, type LupErrorData } from '../core/errors';
 import type { StoredObject } from '../core/ports';
 import { keys } from '../core/keys';
-import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../core/release-request';
-import { encodeDocument } from '../core/release-record';
-import { isTerminal, type UploadState, type UploadStatus } from '../core/upload-status';
+import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../core/documents/release-request';
+import { encodeDocument } from '../core/documents/release-record';
+import { isTerminal, type UploadState, type UploadStatus } from '../core/documents/upload-status';
 import type { Target } from '../cli/target';
 import type { PlannedFile, PublishPlan } from './plan';
 

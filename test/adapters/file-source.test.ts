@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileByteSource } from '../../lib/adapters/file-source';
-import { bytesSource } from '../../lib/core/byte-source';
+import { bytesSource } from '../../lib/core/format/byte-source';
 import type { ByteSource } from '../../lib/core/ports';
 import { noise } from '../helpers/archive-sources';
 

@@ -4,7 +4,7 @@
  * on disk — the objects then look old to the listing exactly as they would on S3.
  */
 import { keys } from '../../lib/core/keys';
-import type { ChannelPointer } from '../../lib/core/release-record';
+import type { ChannelPointer } from '../../lib/core/documents/pointer';
 import { FIXTURE_ZIPS, normalise, startPublishedStack, type PublishedStack } from '../helpers/published-stack';
 
 let published: PublishedStack;

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InspectJson } from '../../lib/cli/inspect-command';
-import { sha1OfText } from '../../lib/core/digest';
+import { sha1OfText } from '../../lib/core/format/digest';
 import { createContent } from '../../lib/factory/content-factory';
 import { writeLooseFolder } from '../../lib/factory/write-content';
 import { lup, lupJson } from '../helpers/cli-run';

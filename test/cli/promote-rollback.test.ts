@@ -3,7 +3,7 @@
  * pipeline's compare-and-swap flip, its sequence only grows, and refusals exit 1 with the code.
  */
 import { keys } from '../../lib/core/keys';
-import type { ChannelPointer } from '../../lib/core/release-record';
+import type { ChannelPointer } from '../../lib/core/documents/pointer';
 import { FIXTURE_ZIPS, normalise, startPublishedStack, type PublishedStack } from '../helpers/published-stack';
 
 let published: PublishedStack;

@@ -4,7 +4,7 @@
  */
 import { verifyChannel } from '../../lib/client/verify-channel';
 import { keys } from '../../lib/core/keys';
-import type { ChannelPointer } from '../../lib/core/release-record';
+import type { ChannelPointer } from '../../lib/core/documents/pointer';
 import { runCli } from '../../lib/cli/run';
 import { captureIo } from '../helpers/cli-run';
 import { FIXTURE_ZIPS, normalise, startPublishedStack, type PublishedStack } from '../helpers/published-stack';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyLocalPath } from '../../lib/content/verify-local';
 import { MANIFEST_NAME } from '../../lib/core/keys';
-import { isExcluded } from '../../lib/core/manifest';
+import { isExcluded } from '../../lib/core/format/manifest';
 import { createContent } from '../../lib/factory/content-factory';
 import { writeLooseFolder } from '../../lib/factory/write-content';
 import { REAL_BUILDS } from '../helpers/real-fixtures';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { verifyLocalPath } from '../../lib/content/verify-local';
 import { parsePublicKey } from '../../lib/core/config';
-import { isExcluded } from '../../lib/core/manifest';
+import { isExcluded } from '../../lib/core/format/manifest';
 import { SAMPLE_ENGINE_VERSION, SAMPLE_PROJECT_TITLE, makeSample } from '../../scripts/make-sample';
 
 const ROOT = join(__dirname, '..', '..');

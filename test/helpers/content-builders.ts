@@ -4,11 +4,11 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { ErrorLocation } from '../../lib/core/errors';
-import type { Manifest, ManifestEntry, ManifestInput } from '../../lib/core/manifest';
-import { decodeManifest, encodeManifest } from '../../lib/core/manifest-codec';
-import { ResourceDigester } from '../../lib/core/resource-header';
-import { signManifestData } from '../../lib/core/signature';
-import type { ResourceObservation } from '../../lib/core/validate-content';
+import type { Manifest, ManifestEntry, ManifestInput } from '../../lib/core/format/manifest';
+import { decodeManifest, encodeManifest } from '../../lib/core/format/manifest-codec';
+import { ResourceDigester } from '../../lib/core/format/resource-header';
+import { signManifestData } from '../../lib/core/format/signature';
+import type { ResourceObservation } from '../../lib/core/format/validate-content';
 
 /** Re-encode `manifest` with `changes` applied (signed with `key` when given), then decode it again. */
 export function reencode(

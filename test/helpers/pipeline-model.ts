@@ -23,11 +23,11 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { validateStudioConfig, type StudioConfig } from '../../lib/core/config';
-import { hashHex } from '../../lib/core/digest';
+import { hashHex } from '../../lib/core/format/digest';
 import { isLupError } from '../../lib/core/errors';
 import { keys } from '../../lib/core/keys';
-import type { ChannelPointer } from '../../lib/core/release-record';
-import type { UploadStatus } from '../../lib/core/upload-status';
+import type { ChannelPointer } from '../../lib/core/documents/pointer';
+import type { UploadStatus } from '../../lib/core/documents/upload-status';
 import { createContent, type FactoryContent } from '../../lib/factory/content-factory';
 import { zipContent } from '../../lib/factory/write-content';
 import { PipelineSimulator } from './simulator';

@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../lib/cli/run';
 import { captureIo } from './cli-run';
-import { forEachArchiveEntry, readEntryBytes } from '../../lib/core/archive';
-import { bytesSource } from '../../lib/core/byte-source';
+import { forEachArchiveEntry, readEntryBytes } from '../../lib/core/format/archive';
+import { bytesSource } from '../../lib/core/format/byte-source';
 import type { StudioConfig } from '../../lib/core/config';
 import { MANIFEST_NAME, keys } from '../../lib/core/keys';
-import type { ChannelPointer } from '../../lib/core/release-record';
-import type { ReleaseRequest } from '../../lib/core/release-request';
-import type { UploadStatus } from '../../lib/core/upload-status';
+import type { ChannelPointer } from '../../lib/core/documents/pointer';
+import type { ReleaseRequest } from '../../lib/core/documents/release-request';
+import type { UploadStatus } from '../../lib/core/documents/upload-status';
 import { startPipelineStack, type PipelineStack } from '../../lib/local/pipeline-stack';
 import { REAL_BUILDS } from './real-fixtures';
 

@@ -5,7 +5,7 @@
  * @see https://pkware.cachefly.net/webdocs/casestudies/APPNOTE.TXT (sections 4.3.7, 4.3.12, 4.3.16)
  */
 import { deflateRawSync } from 'node:zlib';
-import { crc32 } from '../../lib/core/crc32';
+import { crc32 } from '../../lib/core/format/crc32';
 
 /** One entry of {@link rawZip}. Every header field can be overridden to lie. */
 export interface RawZipEntry {

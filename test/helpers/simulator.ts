@@ -6,17 +6,18 @@
 import { MemoryObjectStore } from '../../lib/adapters/memory-store';
 import { RecordingInvalidator } from '../../lib/adapters/cdn';
 import type { StudioConfig } from '../../lib/core/config';
-import { hashHex, algorithmForHexName } from '../../lib/core/digest';
+import { hashHex, algorithmForHexName } from '../../lib/core/format/digest';
 import { keys } from '../../lib/core/keys';
-import { decodeManifest } from '../../lib/core/manifest-codec';
-import { isExcluded } from '../../lib/core/manifest';
+import { decodeManifest } from '../../lib/core/format/manifest-codec';
+import { isExcluded } from '../../lib/core/format/manifest';
 import type { PipelineContext } from '../../lib/core/pipeline/context';
 import { runControl, type ControlRequest, type ControlResponse } from '../../lib/core/pipeline/control';
 import { sweepIncompleteReleases } from '../../lib/core/pipeline/sweeper';
 import { onArchiveArrived, onManifestArrived, onReleaseRequested, onResourceArrived } from '../../lib/core/pipeline/steps';
-import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../../lib/core/release-request';
-import type { ChannelPointer, ReleaseRecord } from '../../lib/core/release-record';
-import { RESOURCE_HEADER_BYTES } from '../../lib/core/resource-header';
+import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../../lib/core/documents/release-request';
+import type { ReleaseRecord } from '../../lib/core/documents/release-record';
+import type { ChannelPointer } from '../../lib/core/documents/pointer';
+import { RESOURCE_HEADER_BYTES } from '../../lib/core/format/resource-header';
 import { routeFor, type PipelineStep } from '../../lib/routes';
 import { Prng, type FactoryContent } from '../../lib/factory/content-factory';
 

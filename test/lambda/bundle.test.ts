@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { hashHex } from '../../lib/core/digest';
+import { hashHex } from '../../lib/core/format/digest';
 import { keys } from '../../lib/core/keys';
 import { HANDLER_BUNDLING } from '../../lib/constructs/handler-bundling';
 import { createContent } from '../../lib/factory/content-factory';

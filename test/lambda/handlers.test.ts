@@ -3,7 +3,7 @@
  * against a real S3 endpoint (the local server, through LUP_S3_ENDPOINT), configuration from the
  * environment the CDK stack sets. Keys arrive URL-encoded, as in real S3 events.
  */
-import { hashHex } from '../../lib/core/digest';
+import { hashHex } from '../../lib/core/format/digest';
 import { keys } from '../../lib/core/keys';
 import { createContent } from '../../lib/factory/content-factory';
 import { zipContent } from '../../lib/factory/write-content';

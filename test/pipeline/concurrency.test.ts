@@ -5,7 +5,8 @@
  */
 import { keys } from '../../lib/core/keys';
 import { runControl } from '../../lib/core/pipeline/control';
-import type { FlipEntry, ReleaseRecord } from '../../lib/core/release-record';
+import type { ReleaseRecord } from '../../lib/core/documents/release-record';
+import type { FlipEntry } from '../../lib/core/documents/pointer';
 import { keysUnder, lup, pointerOf, readJsonKey, startTestStack, writeContent, type TestStack } from '../helpers/pipeline-stack';
 
 describe('concurrent operations on one channel', () => {

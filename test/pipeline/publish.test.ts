@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keys } from '../../lib/core/keys';
 import { CHANNEL_CACHE, CONTENT_CACHE } from '../../lib/http-policy';
-import { hashHex } from '../../lib/core/digest';
+import { hashHex } from '../../lib/core/format/digest';
 import { keysUnder, lup, pointerOf, startTestStack, statusOf, writeContent, type TestStack } from '../helpers/pipeline-stack';
 
 describe('lup publish on the local stack', () => {

@@ -6,7 +6,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keys } from '../../lib/core/keys';
-import type { UploadStatus } from '../../lib/core/upload-status';
+import type { UploadStatus } from '../../lib/core/documents/upload-status';
 import { keysUnder, lup, pointerOf, startTestStack, statusOf, studioConfig, testKeyPair, writeContent, type TestStack } from '../helpers/pipeline-stack';
 
 const studioKey = testKeyPair();

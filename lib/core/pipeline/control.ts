@@ -4,9 +4,10 @@
  */
 import { lupError } from '../errors';
 import { keys } from '../keys';
-import { decodeManifest } from '../manifest-codec';
-import { isExcluded } from '../manifest';
-import { POINTER_SCHEMA_VERSION, RELEASE_SCHEMA_VERSION, parseDocument, type ChannelPointer, type FlipEntry, type ReleaseRecord } from '../release-record';
+import { decodeManifest } from '../format/manifest-codec';
+import { isExcluded } from '../format/manifest';
+import { releaseRecordCodec, type ReleaseRecord } from '../documents/release-record';
+import { pointerCodec, type ChannelPointer, type FlipEntry } from '../documents/pointer';
 import type { PipelineContext } from './context';
 import { readJson } from './documents';
 import { flipChannel, type FlipResponse } from './flip';
@@ -40,7 +41,7 @@ async function readPointer(context: PipelineContext, game: string, channel: stri
   if (!object) {
     throw lupError({ code: 'CHANNEL_EMPTY', location: { key }, expected: 'a live release', actual: 'no pointer', message: `Channel "${channel}" of game "${game}" has no release yet.` });
   }
-  return parseDocument<ChannelPointer>(object.body, POINTER_SCHEMA_VERSION, { key }, 'channel pointer');
+  return pointerCodec.parse(object.body, { key });
 }
 
 /** Read a release record; `RELEASE_NOT_FOUND` names the release when it does not exist. */
@@ -50,7 +51,7 @@ export async function readRelease(context: PipelineContext, game: string, releas
   if (!object) {
     throw lupError({ code: 'RELEASE_NOT_FOUND', location: { key }, expected: `release ${releaseId} of game ${game}`, actual: 'none', message: `Game "${game}" has no release "${releaseId}"; see \`lup releases\`.` });
   }
-  return parseDocument<ReleaseRecord>(object.body, RELEASE_SCHEMA_VERSION, { key }, 'release record');
+  return releaseRecordCodec.parse(object.body, { key });
 }
 
 /** Run one operator action. */

@@ -1,10 +1,13 @@
 /**
  * Reading and writing the pipeline's small JSON documents through the store, with the
- * compare-and-swap loop they share.
+ * compare-and-swap loop they share. Documents with a codec (pointer, release record, status) are
+ * checked against their schema on every read and write; bookkeeping documents (receipts, pins,
+ * flip records) are plain JSON the pipeline alone writes.
  */
 import { isLupError, lupError } from '../errors';
 import type { ObjectStore, PutOptions } from '../ports';
-import { encodeDocument } from '../release-record';
+import type { DocumentCodec } from '../documents/codec';
+import { encodeDocument } from '../documents/release-record';
 
 /** A JSON document and the ETag it was read with. */
 export interface Versioned<T> {
@@ -12,23 +15,40 @@ export interface Versioned<T> {
   readonly etag: string;
 }
 
-/** Read a JSON document; `undefined` when absent. */
-export async function readJson<T>(store: ObjectStore, key: string): Promise<Versioned<T> | undefined> {
-  const object = await store.get(key);
-  if (!object) return undefined;
+type WriteOptions = Omit<PutOptions, 'ifMatch' | 'ifNoneMatch'>;
+
+/** The largest bookkeeping document read without a codec of its own. */
+const MAX_BOOKKEEPING_BYTES = 4 * 1024 * 1024;
+
+function decode<T>(key: string, body: Uint8Array, codec?: DocumentCodec<T>): T {
+  if (codec) return codec.parse(body, { key });
+  if (body.length > MAX_BOOKKEEPING_BYTES) {
+    throw lupError({ code: 'INTERNAL', location: { key }, expected: `at most ${MAX_BOOKKEEPING_BYTES} bytes`, actual: `${body.length} bytes`, message: `The pipeline document ${key} is larger than any the pipeline writes.` });
+  }
   try {
-    return { value: JSON.parse(Buffer.from(object.body).toString('utf8')) as T, etag: object.etag };
+    return JSON.parse(Buffer.from(body).toString('utf8')) as T;
   } catch (cause) {
     throw lupError({ code: 'INTERNAL', location: { key }, expected: 'JSON', actual: 'unparseable bytes', message: `The pipeline document ${key} is damaged.` }, cause);
   }
 }
 
+function encode<T>(value: T, codec?: DocumentCodec<T>): string {
+  return codec ? codec.encode(value) : encodeDocument(value);
+}
+
+/** Read a JSON document; `undefined` when absent. */
+export async function readJson<T>(store: ObjectStore, key: string, codec?: DocumentCodec<T>): Promise<Versioned<T> | undefined> {
+  const object = await store.get(key);
+  if (!object) return undefined;
+  return { value: decode(key, object.body, codec), etag: object.etag };
+}
+
 const JSON_TYPE = 'application/json';
 
 /** Write a document only if none exists; `false` when one already did (a retried step). */
-export async function createJson(store: ObjectStore, key: string, value: unknown, options: Omit<PutOptions, 'ifMatch' | 'ifNoneMatch'> = {}): Promise<boolean> {
+export async function createJson<T>(store: ObjectStore, key: string, value: T, options: WriteOptions = {}, codec?: DocumentCodec<T>): Promise<boolean> {
   try {
-    await store.put(key, encodeDocument(value), { contentType: JSON_TYPE, ...options, ifNoneMatch: '*' });
+    await store.put(key, encode(value, codec), { contentType: JSON_TYPE, ...options, ifNoneMatch: '*' });
     return true;
   } catch (error) {
     if (isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED') return false;
@@ -48,19 +68,20 @@ export async function updateJson<T>(
   store: ObjectStore,
   key: string,
   change: (current: T | undefined) => T | undefined,
-  options: Omit<PutOptions, 'ifMatch' | 'ifNoneMatch'> = {},
-): Promise<{ value: T | undefined; changed: boolean }> {
+  options: WriteOptions = {},
+  codec?: DocumentCodec<T>,
+): Promise<{ value: T | undefined; changed: boolean; etag?: string }> {
   for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
-    const current = await readJson<T>(store, key);
+    const current = await readJson<T>(store, key, codec);
     const next = change(current?.value);
-    if (next === undefined) return { value: current?.value, changed: false };
+    if (next === undefined) return { value: current?.value, changed: false, etag: current?.etag };
     try {
-      await store.put(key, encodeDocument(next), {
+      const { etag } = await store.put(key, encode(next, codec), {
         contentType: JSON_TYPE,
         ...options,
         ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
       });
-      return { value: next, changed: true };
+      return { value: next, changed: true, etag };
     } catch (error) {
       if (!(isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED')) throw error;
       // Lost the race: back off a little (jittered, growing) and start again from fresh state.

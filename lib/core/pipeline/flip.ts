@@ -13,16 +13,11 @@
  * retries it; it is never ignored).
  */
 import { CHANNEL_CACHE } from '../../http-policy';
-import { hashHex } from '../digest';
+import { hashHex } from '../format/digest';
 import { lupError } from '../errors';
 import { keys } from '../keys';
-import {
-  POINTER_HISTORY_LENGTH,
-  POINTER_SCHEMA_VERSION,
-  type ChannelPointer,
-  type FlipCause,
-  type ReleaseRecord,
-} from '../release-record';
+import { type ReleaseRecord } from '../documents/release-record';
+import { POINTER_HISTORY_LENGTH, POINTER_SCHEMA_VERSION, pointerCodec, type ChannelPointer, type FlipCause } from '../documents/pointer';
 import { cdnUrl, log, type PipelineContext } from './context';
 import { createJson, readJson, updateJson } from './documents';
 
@@ -94,6 +89,7 @@ export async function flipChannel(context: PipelineContext, request: FlipRequest
       };
     },
     { cacheControl: CHANNEL_CACHE.cacheControl },
+    pointerCodec,
   );
   const pointer = result.value as ChannelPointer;
   const applied = result.changed;
@@ -122,7 +118,7 @@ async function recordHistory(context: PipelineContext, pointer: ChannelPointer):
 async function syncStableManifest(context: PipelineContext, game: string, channel: string): Promise<void> {
   const target = keys.stableManifest(game, channel);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const pointer = (await readJson<ChannelPointer>(context.store, keys.pointer(game, channel)))?.value;
+    const pointer = (await readJson(context.store, keys.pointer(game, channel), pointerCodec))?.value;
     if (!pointer) return;
     const existing = await context.store.get(target);
     if (existing && hashHex('sha256', existing.body) === pointer.manifest.sha256) return;

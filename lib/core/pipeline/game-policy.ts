@@ -3,13 +3,13 @@
  * (no configuration), from what the game's first release pinned.
  */
 import { findGame, type GameConfig } from '../config';
-import { sha1OfText } from '../digest';
+import { sha1OfText } from '../format/digest';
 import { lupError, type LupError } from '../errors';
 import { isValidId, keys } from '../keys';
-import type { Manifest } from '../manifest';
+import type { Manifest } from '../format/manifest';
 import { parsePublicKey } from '../config';
-import { policyForGame, type ValidationPolicy } from '../policy';
-import { checkManifestSignature } from '../signature';
+import { policyForGame, type ValidationPolicy } from '../format/policy';
+import { checkManifestSignature } from '../format/signature';
 import type { PipelineContext } from './context';
 import { createJson, readJson } from './documents';
 

@@ -3,7 +3,7 @@
  * SHA-256. A release is assembled from receipts, so content verified by an earlier upload (and
  * skipped by the CLI) counts without being sent again.
  */
-import { isExcluded, type Manifest, type ManifestSchema } from '../manifest';
+import { isExcluded, type Manifest, type ManifestSchema } from '../format/manifest';
 import { keys } from '../keys';
 import type { PipelineContext } from './context';
 import { createJson, readJson } from './documents';

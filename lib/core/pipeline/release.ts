@@ -7,16 +7,16 @@
  */
 import { lupError, type LupError } from '../errors';
 import { EDITOR_UPLOAD, MANIFEST_NAME, RELEASE_REQUEST_NAME, keys } from '../keys';
-import { parseReleaseRequest, type ReleaseRequest } from '../release-request';
-import { RELEASE_SCHEMA_VERSION, type ReleaseRecord, type ReleasedArchive } from '../release-record';
+import { parseReleaseRequest, type ReleaseRequest } from '../documents/release-request';
+import { RELEASE_SCHEMA_VERSION, releaseRecordCodec, type ReleaseRecord, type ReleasedArchive } from '../documents/release-record';
 import pLimit from 'p-limit';
-import { decodeManifest } from '../manifest-codec';
-import { isExcluded, type Manifest } from '../manifest';
-import { RESOURCE_HEADER_BYTES } from '../resource-header';
-import { validateContent, type ResourceObservation } from '../validate-content';
-import { validateManifest } from '../validate-manifest';
+import { decodeManifest } from '../format/manifest-codec';
+import { isExcluded, type Manifest } from '../format/manifest';
+import { RESOURCE_HEADER_BYTES } from '../format/resource-header';
+import { validateContent, type ResourceObservation } from '../format/validate-content';
+import { validateManifest } from '../format/validate-manifest';
 import { routeFor } from '../../routes';
-import { isTerminal } from '../upload-status';
+import { isTerminal } from '../documents/upload-status';
 import { cdnUrl, log, type PipelineContext } from './context';
 import { createJson, readJson } from './documents';
 import { flipChannel } from './flip';
@@ -288,8 +288,8 @@ async function writeReleaseRecord(context: PipelineContext, game: string, upload
     ...(assembly.note ? { note: assembly.note } : {}),
   };
   // Create-only: a retried attempt finds the record of the first and uses it unchanged.
-  if (await createJson(context.store, keys.release(game, assembly.releaseId), record)) return record;
-  const existing = await readJson<ReleaseRecord>(context.store, keys.release(game, assembly.releaseId));
+  if (await createJson(context.store, keys.release(game, assembly.releaseId), record, {}, releaseRecordCodec)) return record;
+  const existing = await readJson(context.store, keys.release(game, assembly.releaseId), releaseRecordCodec);
   return existing?.value ?? record;
 }
 

@@ -4,11 +4,10 @@
  */
 import type { LupError } from '../errors';
 import { keys } from '../keys';
-import { STATUS_SCHEMA_VERSION, isTerminal, type UploadState, type UploadStatus } from '../upload-status';
+import { MAX_STATUS_ERRORS, MAX_STATUS_EVENTS, MAX_STATUS_MISSING, STATUS_SCHEMA_VERSION, isTerminal, uploadStatusCodec, type UploadState, type UploadStatus } from '../documents/upload-status';
 import { type PipelineContext } from './context';
 import { readJson, updateJson } from './documents';
 
-const MAX_EVENTS = 50;
 
 /** A change to an upload's status. */
 export interface StatusChange {
@@ -34,6 +33,7 @@ export async function updateStatus(context: PipelineContext, game: string, uploa
     const base: UploadStatus = current ?? {
       schemaVersion: STATUS_SCHEMA_VERSION, game, upload, state: 'pending', errors: [], events: [], createdAt: at, updatedAt: at,
     };
+    const errorCount = (base.errorCount ?? base.errors.length) + (change.errors?.length ?? 0);
     return {
       ...base,
       state: change.state ?? base.state,
@@ -41,16 +41,17 @@ export async function updateStatus(context: PipelineContext, game: string, uploa
       releaseId: change.releaseId ?? base.releaseId,
       sequence: change.sequence ?? base.sequence,
       pointerPath: change.pointerPath ?? base.pointerPath,
-      errors: [...base.errors, ...(change.errors ?? []).map((e) => e.toJSON())],
-      missing: change.missing ?? base.missing,
-      events: [...base.events, { at, message: change.message }].slice(-MAX_EVENTS),
+      errors: [...base.errors, ...(change.errors ?? []).slice(0, MAX_STATUS_ERRORS).map((e) => e.toJSON())].slice(0, MAX_STATUS_ERRORS),
+      ...(errorCount > MAX_STATUS_ERRORS ? { errorCount } : {}),
+      missing: (change.missing ?? base.missing)?.slice(0, MAX_STATUS_MISSING),
+      events: [...base.events, { at, message: change.message }].slice(-MAX_STATUS_EVENTS),
       updatedAt: at,
     };
-  }, { cacheControl: 'no-store' });
+  }, { cacheControl: 'no-store' }, uploadStatusCodec);
   return result.value;
 }
 
 /** The status of an upload, if any step wrote one. */
 export async function readStatus(context: PipelineContext, game: string, upload: string): Promise<UploadStatus | undefined> {
-  return (await readJson<UploadStatus>(context.store, keys.status(game, upload)))?.value;
+  return (await readJson(context.store, keys.status(game, upload), uploadStatusCodec))?.value;
 }

@@ -6,14 +6,14 @@
 import pLimit from 'p-limit';
 import { CONTENT_CACHE } from '../../http-policy';
 import { routeFor } from '../../routes';
-import { algorithmForHexName, createHasher, toHex } from '../digest';
+import { algorithmForHexName, createHasher, toHex } from '../format/digest';
 import { isLupError, lupError, type LupError } from '../errors';
 import { EDITOR_UPLOAD, keys, parseStagedKey, type StagedKey } from '../keys';
-import { MAX_MANIFEST_BYTES, decodeManifest } from '../manifest-codec';
-import { RESOURCE_HEADER_BYTES, ResourceDigester } from '../resource-header';
-import { checkResourceIdentity, resourceNameError } from '../validate-content';
-import { validateManifest } from '../validate-manifest';
-import { verifyArchive } from '../verify-archive';
+import { MAX_MANIFEST_BYTES, decodeManifest } from '../format/manifest-codec';
+import { RESOURCE_HEADER_BYTES, ResourceDigester } from '../format/resource-header';
+import { checkResourceIdentity, resourceNameError } from '../format/validate-content';
+import { validateManifest } from '../format/validate-manifest';
+import { verifyArchive } from '../format/verify-archive';
 import { log, type PipelineContext } from './context';
 import { createJson, updateJson } from './documents';
 import { checkGameKnown, checkPin, resolveGame, type GameRules } from './game-policy';
@@ -21,6 +21,7 @@ import { quarantine } from './quarantine';
 import { manifestReceiptOf, writeArchiveReceipt, writeManifestReceipt } from './receipts';
 import { editorReleaseId, tryRelease, type EditorCandidate, type ReleaseAttempt } from './release';
 import { readStatus, updateStatus } from './status';
+import { STATUS_SCHEMA_VERSION, uploadStatusCodec, type UploadStatus } from '../documents/upload-status';
 
 type Staged = StagedKey & { key: string };
 
@@ -225,10 +226,10 @@ export async function onReleaseRequested(context: PipelineContext, key: string):
     log(context, { level: 'warn', step: 'release', key, message: 'ignored: the editor folder releases automatically' });
     return;
   }
-  await createJson(context.store, keys.status(s.game, s.upload), {
-    schemaVersion: 1, game: s.game, upload: s.upload, state: 'pending', errors: [], events: [],
+  await createJson<UploadStatus>(context.store, keys.status(s.game, s.upload), {
+    schemaVersion: STATUS_SCHEMA_VERSION, game: s.game, upload: s.upload, state: 'pending', errors: [], events: [],
     createdAt: context.clock.now().toISOString(), updatedAt: context.clock.now().toISOString(),
-  }, { cacheControl: 'no-store' });
+  }, { cacheControl: 'no-store' }, uploadStatusCodec);
   await completeUpload(context, s.game, s.upload);
 }
 

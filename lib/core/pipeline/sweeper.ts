@@ -5,7 +5,7 @@
  */
 import { lupError } from '../errors';
 import { PREFIX, keys } from '../keys';
-import { isTerminal, type UploadStatus } from '../upload-status';
+import { isTerminal, uploadStatusCodec } from '../documents/upload-status';
 import { log, type PipelineContext } from './context';
 import { readJson } from './documents';
 import { missingFor } from './release';
@@ -32,7 +32,7 @@ export async function sweepIncompleteReleases(context: PipelineContext): Promise
     return age >= timeoutMs && age <= timeoutMs + SWEEP_WINDOW_MS;
   });
   for (const object of candidates) {
-    const status = (await readJson<UploadStatus>(context.store, object.key))?.value;
+    const status = (await readJson(context.store, object.key, uploadStatusCodec))?.value;
     if (!status || isTerminal(status.state)) continue;
     if (now - Date.parse(status.createdAt) < timeoutMs) continue;
     // One last attempt: the missing piece may have arrived since the last event.

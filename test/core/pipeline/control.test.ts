@@ -4,11 +4,11 @@
  */
 import { createContent } from '../../../lib/factory/content-factory';
 import { zipContent } from '../../../lib/factory/write-content';
-import { hashHex } from '../../../lib/core/digest';
+import { hashHex } from '../../../lib/core/format/digest';
 import { keys } from '../../../lib/core/keys';
 import { runControl, type GcReport } from '../../../lib/core/pipeline/control';
-import { RELEASE_REQUEST_SCHEMA_VERSION } from '../../../lib/core/release-request';
-import type { UploadStatus } from '../../../lib/core/upload-status';
+import { RELEASE_REQUEST_SCHEMA_VERSION } from '../../../lib/core/documents/release-request';
+import type { UploadStatus } from '../../../lib/core/documents/upload-status';
 import { PipelineSimulator } from '../../helpers/simulator';
 
 const DAY = 86_400_000;

@@ -6,14 +6,14 @@
 import { createContent } from '../../../lib/factory/content-factory';
 import { zipContent } from '../../../lib/factory/write-content';
 import { validateStudioConfig, type StudioConfig } from '../../../lib/core/config';
-import { hashHex } from '../../../lib/core/digest';
+import { hashHex } from '../../../lib/core/format/digest';
 import { keys } from '../../../lib/core/keys';
 import { previousRelease, runControl } from '../../../lib/core/pipeline/control';
 import { onReleaseRequested } from '../../../lib/core/pipeline/steps';
-import { RELEASE_REQUEST_SCHEMA_VERSION } from '../../../lib/core/release-request';
-import type { ChannelPointer, FlipEntry } from '../../../lib/core/release-record';
-import type { UploadStatus } from '../../../lib/core/upload-status';
-import { encodeResourceHeader } from '../../../lib/core/resource-header';
+import { RELEASE_REQUEST_SCHEMA_VERSION } from '../../../lib/core/documents/release-request';
+import type { ChannelPointer, FlipEntry } from '../../../lib/core/documents/pointer';
+import type { UploadStatus } from '../../../lib/core/documents/upload-status';
+import { encodeResourceHeader } from '../../../lib/core/format/resource-header';
 import { PipelineSimulator } from '../../helpers/simulator';
 
 function config(supportedEngineVersions: string[]): StudioConfig {

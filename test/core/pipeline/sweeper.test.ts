@@ -6,9 +6,9 @@ import { createContent } from '../../../lib/factory/content-factory';
 import { EDITOR_UPLOAD, MANIFEST_NAME, keys } from '../../../lib/core/keys';
 import { onManifestArrived } from '../../../lib/core/pipeline/steps';
 import { editorReleaseId } from '../../../lib/core/pipeline/release';
-import { hashHex } from '../../../lib/core/digest';
+import { hashHex } from '../../../lib/core/format/digest';
 import { sweepIncompleteReleases } from '../../../lib/core/pipeline/sweeper';
-import type { UploadStatus } from '../../../lib/core/upload-status';
+import type { UploadStatus } from '../../../lib/core/documents/upload-status';
 import { PipelineSimulator } from '../../helpers/simulator';
 
 describe(sweepIncompleteReleases, () => {

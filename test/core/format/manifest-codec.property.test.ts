@@ -5,15 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import * as fc from 'fast-check';
-import { bytesSource } from '../../lib/core/byte-source';
-import { isLupError } from '../../lib/core/errors';
-import type { Manifest, ManifestEntry, ManifestInput } from '../../lib/core/manifest';
-import { decodeManifest, encodeManifest, encodeManifestFile } from '../../lib/core/manifest-codec';
-import { validateManifest } from '../../lib/core/validate-manifest';
-import { verifyArchive } from '../../lib/core/verify-archive';
-import { createContent } from '../../lib/factory/content-factory';
-import { zipContent } from '../../lib/factory/write-content';
-import { REAL_BUILDS } from '../helpers/real-fixtures';
+import { bytesSource } from '../../../lib/core/format/byte-source';
+import { isLupError } from '../../../lib/core/errors';
+import type { Manifest, ManifestEntry, ManifestInput } from '../../../lib/core/format/manifest';
+import { decodeManifest, encodeManifest, encodeManifestFile } from '../../../lib/core/format/manifest-codec';
+import { validateManifest } from '../../../lib/core/format/validate-manifest';
+import { verifyArchive } from '../../../lib/core/format/verify-archive';
+import { createContent } from '../../../lib/factory/content-factory';
+import { zipContent } from '../../../lib/factory/write-content';
+import { REAL_BUILDS } from '../../helpers/real-fixtures';
 
 const hex = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : Buffer.from(bytes).toString('hex'));
 

@@ -4,7 +4,7 @@
  * when the content claims to be complete.
  */
 import { algorithmForHexName } from './digest';
-import { lupError, type ErrorLocation, type LupError } from './errors';
+import { lupError, type ErrorLocation, type LupError } from '../errors';
 import { ENTRY_FLAG, NOT_COMPRESSED, isExcluded, type Manifest, type ManifestEntry } from './manifest';
 import { HEADER_FLAG, RESOURCE_HEADER_BYTES, parseResourceHeader } from './resource-header';
 import { ErrorCollector } from './validate-manifest';

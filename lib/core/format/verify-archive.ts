@@ -6,12 +6,12 @@
  */
 import { forEachArchiveEntry, readEntryBytes, type ArchiveLimits } from './archive';
 import { algorithmForHexName, hashHex } from './digest';
-import { isLupError, lupError, type ErrorLocation, type LupError } from './errors';
-import { MANIFEST_NAME } from './keys';
+import { isLupError, lupError, type ErrorLocation, type LupError } from '../errors';
+import { MANIFEST_NAME } from '../keys';
 import type { Manifest } from './manifest';
 import { MAX_MANIFEST_BYTES, decodeManifest } from './manifest-codec';
 import type { ValidationPolicy } from './policy';
-import type { ByteSource } from './ports';
+import type { ByteSource } from '../ports';
 import { ResourceDigester } from './resource-header';
 import type { SignatureStatus } from './signature';
 import { validateContent, type ResourceObservation } from './validate-content';

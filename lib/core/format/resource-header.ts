@@ -4,7 +4,7 @@
  * @see defold/defold engine/resource/src/resource_verify.cpp (VerifyResource hashes the bytes after the header)
  */
 import { createHasher, type HashAlgorithm } from './digest';
-import { lupError, type ErrorLocation } from './errors';
+import { lupError, type ErrorLocation } from '../errors';
 
 /** Size of the header in bytes. */
 export const RESOURCE_HEADER_BYTES = 16;

@@ -2,15 +2,15 @@
  * One test per content rule: each breaks one resource of factory-made content (or its manifest
  * entry) and expects exactly that rule's code, naming the entry.
  */
-import { bytesSource } from '../../lib/core/byte-source';
-import { hashHex } from '../../lib/core/digest';
-import { ENTRY_FLAG, isExcluded } from '../../lib/core/manifest';
-import { HEADER_FLAG } from '../../lib/core/resource-header';
-import { checkResourceIdentity, validateContent } from '../../lib/core/validate-content';
-import { verifyArchive } from '../../lib/core/verify-archive';
-import { createContent, type FactoryContent } from '../../lib/factory/content-factory';
-import { zipContent } from '../../lib/factory/write-content';
-import { flipByte, observe, reencode, withEntry } from '../helpers/content-builders';
+import { bytesSource } from '../../../lib/core/format/byte-source';
+import { hashHex } from '../../../lib/core/format/digest';
+import { ENTRY_FLAG, isExcluded } from '../../../lib/core/format/manifest';
+import { HEADER_FLAG } from '../../../lib/core/format/resource-header';
+import { checkResourceIdentity, validateContent } from '../../../lib/core/format/validate-content';
+import { verifyArchive } from '../../../lib/core/format/verify-archive';
+import { createContent, type FactoryContent } from '../../../lib/factory/content-factory';
+import { zipContent } from '../../../lib/factory/write-content';
+import { flipByte, observe, reencode, withEntry } from '../../helpers/content-builders';
 
 const content = createContent({ seed: 21, resourceCount: 30, compressedFraction: 0.5, encryptedFraction: 0.3 });
 const observations = (c: FactoryContent = content) => c.resources.map((r) => observe(r.name, r.bytes));

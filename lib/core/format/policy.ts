@@ -2,7 +2,7 @@
  * What a game's configuration demands of its content, in the form the validation rules take.
  */
 import type { KeyObject } from 'node:crypto';
-import { parsePublicKey, type GameConfig } from './config';
+import { parsePublicKey, type GameConfig } from '../config';
 
 /** The checks a manifest and its content must pass besides the format's own rules. */
 export interface ValidationPolicy {

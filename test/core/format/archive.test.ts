@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as fc from 'fast-check';
-import { fileByteSource } from '../../lib/adapters/file-source';
+import { fileByteSource } from '../../../lib/adapters/file-source';
 import {
   ARCHIVE_ERROR_CODES,
   DEFAULT_ARCHIVE_LIMITS,
@@ -10,15 +10,15 @@ import {
   readEntryBytes,
   type ArchiveEntry,
   type ArchiveReadOptions,
-} from '../../lib/core/archive';
-import { bytesSource } from '../../lib/core/byte-source';
-import { crc32 } from '../../lib/core/crc32';
-import { isLupError, lupError } from '../../lib/core/errors';
-import type { ByteSource } from '../../lib/core/ports';
-import { countingSource, failingSource, noise, withTimeout, yazlZip, zeroStream } from '../helpers/archive-sources';
-import { rawZip, unicodePathExtra } from '../helpers/raw-zip';
+} from '../../../lib/core/format/archive';
+import { bytesSource } from '../../../lib/core/format/byte-source';
+import { crc32 } from '../../../lib/core/format/crc32';
+import { isLupError, lupError } from '../../../lib/core/errors';
+import type { ByteSource } from '../../../lib/core/ports';
+import { countingSource, failingSource, noise, withTimeout, yazlZip, zeroStream } from '../../helpers/archive-sources';
+import { rawZip, unicodePathExtra } from '../../helpers/raw-zip';
 
-const FIXTURE_ROOT = join(__dirname, '..', 'fixtures', 'defold-real', 'indiesoftby__defold-liveupdate-reszip');
+const FIXTURE_ROOT = join(__dirname, '..', '..', 'fixtures', 'defold-real', 'indiesoftby__defold-liveupdate-reszip');
 const FIXTURE_ZIPS = (readdirSync(FIXTURE_ROOT, { recursive: true }) as string[])
   .filter((path) => path.endsWith('.zip'))
   .sort()

@@ -6,7 +6,7 @@
  */
 import * as protobuf from 'protobufjs/light';
 import Long from 'long';
-import { lupError, type ErrorLocation, LupError } from './errors';
+import { lupError, type ErrorLocation, LupError } from '../errors';
 import { toHex } from './digest';
 import {
   LEGACY_MAGIC_NUMBER,

@@ -3,14 +3,14 @@
  * archive verification must all agree with what bob wrote.
  */
 import { readFileSync } from 'node:fs';
-import { fileByteSource } from '../../lib/adapters/file-source';
-import { sha1OfText } from '../../lib/core/digest';
-import { decodeManifest, encodeManifestData, encodeManifestFile } from '../../lib/core/manifest-codec';
-import { urlHash } from '../../lib/core/murmur';
-import { checkManifestSignature, signManifestData } from '../../lib/core/signature';
-import { validateManifest } from '../../lib/core/validate-manifest';
-import { verifyArchive } from '../../lib/core/verify-archive';
-import { FIXTURE_PROJECT_TITLE, REAL_BUILDS, fixturePrivateKey, fixturePublicKey } from '../helpers/real-fixtures';
+import { fileByteSource } from '../../../lib/adapters/file-source';
+import { sha1OfText } from '../../../lib/core/format/digest';
+import { decodeManifest, encodeManifestData, encodeManifestFile } from '../../../lib/core/format/manifest-codec';
+import { urlHash } from '../../../lib/core/format/murmur';
+import { checkManifestSignature, signManifestData } from '../../../lib/core/format/signature';
+import { validateManifest } from '../../../lib/core/format/validate-manifest';
+import { verifyArchive } from '../../../lib/core/format/verify-archive';
+import { FIXTURE_PROJECT_TITLE, REAL_BUILDS, fixturePrivateKey, fixturePublicKey } from '../../helpers/real-fixtures';
 
 describe.each(REAL_BUILDS)('real build $name', (build) => {
   const bytes = readFileSync(build.manifestPath);

@@ -15,8 +15,8 @@ import { Readable } from 'node:stream';
 import { inflateRawSync } from 'node:zlib';
 import * as yauzl from 'yauzl';
 import { crc32 } from './crc32';
-import { isLupError, lupError, type ErrorCode, type ErrorLocation, type LupError } from './errors';
-import type { ByteSource } from './ports';
+import { isLupError, lupError, type ErrorCode, type ErrorLocation, type LupError } from '../errors';
+import type { ByteSource } from '../ports';
 
 /** Bounds that keep a hostile archive (zip bomb, entry flood) from exhausting memory or time. */
 export interface ArchiveLimits {

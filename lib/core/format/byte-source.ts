@@ -3,8 +3,8 @@
  * uploads). For local files use `fileByteSource` in `lib/adapters/file-source.ts`; for S3 use
  * `ObjectStore.openRange`.
  */
-import { lupError } from './errors';
-import type { ByteSource } from './ports';
+import { lupError } from '../errors';
+import type { ByteSource } from '../ports';
 
 /**
  * The largest chunk one read yields. Callers see the same multi-chunk shape as from a file or a

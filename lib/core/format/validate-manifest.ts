@@ -3,7 +3,7 @@
  * error code; every violation is reported (up to a bound per rule), not only the first.
  */
 import { DIGEST_BYTES, HASH_ALGORITHM_BY_CODE, sha1OfText } from './digest';
-import { lupError, type ErrorCode, type ErrorLocation, type LupError } from './errors';
+import { lupError, type ErrorCode, type ErrorLocation, type LupError } from '../errors';
 import { ENTRY_FLAG, KNOWN_ENTRY_FLAGS, NOT_COMPRESSED, type Manifest } from './manifest';
 import { urlHash } from './murmur';
 import type { ValidationPolicy } from './policy';

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { murmurHash64, murmurHash64Reference, urlHash } from '../../lib/core/murmur';
+import { murmurHash64, murmurHash64Reference, urlHash } from '../../../lib/core/format/murmur';
 
 /**
  * Pinned values for every tail length (0..7) twice over, computed once with

@@ -4,14 +4,14 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { sha1OfText } from '../../lib/core/digest';
-import { isLupError } from '../../lib/core/errors';
-import { ENTRY_FLAG, NOT_COMPRESSED, type Manifest } from '../../lib/core/manifest';
-import { decodeManifest, encodeManifestData, encodeManifestFile } from '../../lib/core/manifest-codec';
-import { validateManifest } from '../../lib/core/validate-manifest';
-import { createContent } from '../../lib/factory/content-factory';
-import { reencode, withEntry } from '../helpers/content-builders';
-import { REAL_BUILDS, fixturePublicKey } from '../helpers/real-fixtures';
+import { sha1OfText } from '../../../lib/core/format/digest';
+import { isLupError } from '../../../lib/core/errors';
+import { ENTRY_FLAG, NOT_COMPRESSED, type Manifest } from '../../../lib/core/format/manifest';
+import { decodeManifest, encodeManifestData, encodeManifestFile } from '../../../lib/core/format/manifest-codec';
+import { validateManifest } from '../../../lib/core/format/validate-manifest';
+import { createContent } from '../../../lib/factory/content-factory';
+import { reencode, withEntry } from '../../helpers/content-builders';
+import { REAL_BUILDS, fixturePublicKey } from '../../helpers/real-fixtures';
 
 const keys = generateKeyPairSync('rsa', { modulusLength: 1024 });
 const otherKeys = generateKeyPairSync('rsa', { modulusLength: 1024 });

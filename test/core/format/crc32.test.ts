@@ -1,5 +1,5 @@
 import * as zlib from 'node:zlib';
-import { crc32, crc32Portable } from '../../lib/core/crc32';
+import { crc32, crc32Portable } from '../../../lib/core/format/crc32';
 
 describe(crc32, () => {
   it('matches the standard check value', () => {
