@@ -2,7 +2,7 @@
 import { sweepIncompleteReleases } from '../lib/core/pipeline/sweeper';
 import { pipelineContext } from './runtime';
 
-export const handler = async (): Promise<{ failed: number }> => {
-  const failed = await sweepIncompleteReleases(pipelineContext());
-  return { failed: failed.length };
+export const handler = async (): Promise<{ failed: number; errors: number }> => {
+  const report = await sweepIncompleteReleases(pipelineContext());
+  return { failed: report.failed.length, errors: report.errors.length };
 };

@@ -98,10 +98,10 @@ export class MemoryObjectStore implements ObjectStore {
     return e ? { ...this.info(key, e), body: e.body } : undefined;
   }
 
-  async readPrefix(key: string, lengthBytes: number): Promise<{ bytes: Uint8Array; sizeBytes: number } | undefined> {
+  async readPrefix(key: string, lengthBytes: number): Promise<{ bytes: Uint8Array; sizeBytes: number; etag: string } | undefined> {
     this.count('get', key);
-    const body = this.objects.get(key)?.body;
-    return body ? { bytes: body.subarray(0, lengthBytes), sizeBytes: body.length } : undefined;
+    const e = this.objects.get(key);
+    return e ? { bytes: e.body.subarray(0, lengthBytes), sizeBytes: e.body.length, etag: e.etag } : undefined;
   }
 
   async getStream(key: string): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> } | undefined> {
@@ -132,7 +132,7 @@ export class MemoryObjectStore implements ObjectStore {
   private checkConditions(key: string, options: PutOptions | undefined): void {
     const existing = this.objects.get(key);
     if (options?.ifNoneMatch === '*' && existing) throw precondition(key, 'no object', `object ${existing.etag}`);
-    if (options?.ifMatch !== undefined && (!existing || existing.etag !== options.ifMatch)) {
+    if (options?.ifMatch !== undefined && (!existing || !sameEtag(existing.etag, options.ifMatch))) {
       throw precondition(key, `ETag ${options.ifMatch}`, existing ? `ETag ${existing.etag}` : 'no object');
     }
   }
@@ -149,8 +149,9 @@ export class MemoryObjectStore implements ObjectStore {
   async copy(fromKey: string, toKey: string, options?: CopyOptions): Promise<{ etag: string }> {
     this.count('copy', toKey);
     const source = this.objects.get(fromKey);
-    if (!source) throw lupError({ code: 'STORE_UNAVAILABLE', location: { key: fromKey }, message: `copy source ${fromKey} does not exist` });
-    if (options?.sourceIfMatch !== undefined && source.etag !== options.sourceIfMatch) throw precondition(fromKey, `source ETag ${options.sourceIfMatch}`, `ETag ${source.etag}`);
+    // S3 answers a missing copy source with 404 NoSuchKey, which the S3 adapter reports as a failed precondition.
+    if (!source) throw precondition(fromKey, 'a copy source', 'no object');
+    if (options?.sourceIfMatch !== undefined && !sameEtag(source.etag, options.sourceIfMatch)) throw precondition(fromKey, `source ETag ${options.sourceIfMatch}`, `ETag ${source.etag}`);
     this.checkConditions(toKey, options);
     this.objects.set(toKey, { ...source, lastModified: this.clock(), cacheControl: options?.cacheControl ?? source.cacheControl, contentType: options?.contentType ?? source.contentType });
     return { etag: source.etag };
@@ -171,6 +172,15 @@ function etagOf(body: Uint8Array): string {
   return `"${createHash('md5').update(body).digest('hex')}"`;
 }
 
+/** S3 compares entity tags with or without their quotes. */
+function sameEtag(a: string, b: string): boolean {
+  return a.replace(/"/g, '') === b.replace(/"/g, '');
+}
+
 function precondition(key: string, expected: string, actual: string) {
-  return lupError({ code: 'STORE_PRECONDITION_FAILED', location: { key }, expected, actual, message: `Conditional write to ${key} failed: expected ${expected}, found ${actual}.` });
+  // The cause stands where the S3 adapter keeps the service's 412 error.
+  return lupError(
+    { code: 'STORE_PRECONDITION_FAILED', location: { key }, expected, actual, message: `Conditional write to ${key} failed: expected ${expected}, found ${actual}.` },
+    new Error(`PreconditionFailed (412): ${key}`),
+  );
 }

@@ -123,14 +123,27 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async readPrefix(key: string, lengthBytes: number): Promise<{ bytes: Uint8Array; sizeBytes: number } | undefined> {
+  async readPrefix(key: string, lengthBytes: number): Promise<{ bytes: Uint8Array; sizeBytes: number; etag: string } | undefined> {
+    if (lengthBytes <= 0) {
+      const info = await this.head(key);
+      return info && { bytes: new Uint8Array(0), sizeBytes: info.sizeBytes, etag: info.etag };
+    }
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${lengthBytes - 1}` }));
-      const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
-      // `Content-Range: bytes 0-15/12345` carries the whole size; a server that ignores the range
-      // sends the whole object instead (never hand out more than asked).
+      // `Content-Range: bytes 0-15/12345` carries the whole size. A server that ignores the range
+      // sends the whole object instead: read only what was asked for, then drop the connection.
       const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];
-      return { bytes: body.subarray(0, lengthBytes), sizeBytes: total !== undefined ? Number(total) : body.byteLength };
+      const chunks: Uint8Array[] = [];
+      let read = 0;
+      const body = (out.Body ?? emptyStream()) as AsyncIterable<Uint8Array> & { destroy?: () => void };
+      for await (const chunk of this.guardStream('GetObject', key, body)) {
+        chunks.push(chunk.subarray(0, lengthBytes - read));
+        read += chunk.length;
+        if (read >= lengthBytes) break;
+      }
+      body.destroy?.();
+      const bytes = Buffer.concat(chunks);
+      return { bytes, sizeBytes: total !== undefined ? Number(total) : out.ContentLength ?? read, etag: quoted(out.ETag ?? '') };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw this.unavailable('GetObject', key, error);

@@ -2,6 +2,7 @@
  * `lup gc`: garbage collection of a game's content: what no retained release references and what
  * is older than the retention age. A dry run unless `--apply`.
  */
+import type { GcReport } from '../core/pipeline/gc';
 import { EXIT } from './io';
 import { formatBytes, formatTable, printJson, reportFailure, requireId, withTarget } from './operator-support';
 import { registerCommand } from './program';
@@ -14,6 +15,12 @@ interface GcOptions extends TargetOptions {
 }
 
 const HELP = `
+Two runs delete: --apply marks what is unreferenced, and a later --apply deletes what is still
+marked and unreferenced once retention.gcGraceMinutes (default 60) have passed. A release that needs
+marked content takes it back first, so a release going live while gc runs never loses its content.
+
+Looked at: released content (content/<game>/) and verified content no release took yet
+(state/<game>/_verified/, including the private copy of content a release has since published).
 Kept: everything the last retention.releasesPerChannel releases of each channel reference (the
 current ones included), every release younger than retention.minAgeDays, and every object younger
 than retention.minAgeDays (an upload may still be on its way). Development mode (no --config) keeps
@@ -24,18 +31,18 @@ Exit codes: 0 done (or nothing to do); 1 refused (GC_INCOMPLETE_VIEW, GAME_UNKNO
 
 Examples:
   $ lup gc --game space-game
-      dry run: list what would be deleted, with sizes (embedded local stack in .lup)
+      dry run: list what is unreferenced, with sizes (embedded local stack in .lup)
   $ lup gc --game space-game --apply
-      delete it
+      mark it; the same command after the grace period deletes what is still unreferenced
   $ lup gc --game space-game --apply --endpoint https://s3.eu-west-1.amazonaws.com --bucket studio-content-1a2b \\
       --control-function studio-control-9z8y --json`;
 
 registerCommand((program, io, state) => {
   const command = program
     .command('gc')
-    .description("Delete a game's content that no retained release references (a dry run unless --apply).")
+    .description("Delete a game's content that no retained release references, in two runs a grace period apart (a dry run unless --apply).")
     .requiredOption('--game <id>', 'game id (e.g. space-game)')
-    .option('--apply', 'delete what the dry run lists. Default: only list it')
+    .option('--apply', 'mark what the dry run lists, and delete what an earlier run marked at least the grace period ago. Default: only list it')
     .option('--json', 'print the report as JSON on stdout');
   addTargetOptions(command, { control: true });
   command.addHelpText('after', HELP);
@@ -50,17 +57,7 @@ registerCommand((program, io, state) => {
       if (json) {
         printJson(io, { ok: true, ...report });
       } else {
-        const lines: string[] = [];
-        const mode = report.applied ? '' : ' (dry run)';
-        if (report.unreferenced.length === 0) {
-          lines.push(`Garbage collection of game ${game}${mode}: nothing to delete; every object under content/${game}/ is referenced by a retained release or younger than the retention age.`);
-        } else {
-          lines.push(`Garbage collection of game ${game}${mode}: ${report.applied ? 'deleted' : 'would delete'} ${report.unreferenced.length} object(s), ${formatBytes(report.reclaimableBytes)}`);
-          lines.push(...formatTable([['KEY', 'SIZE'], ...report.unreferenced.map((o) => [o.key, formatBytes(o.sizeBytes)])], '  '));
-        }
-        lines.push(`  scanned ${report.scanned} object(s) under content/${game}/; ${report.referenced} key(s) referenced by the retained releases: ${report.retainedReleases.length > 0 ? [...report.retainedReleases].sort().join(', ') : 'none'}`);
-        if (!report.applied && report.unreferenced.length > 0) lines.push(`Run again with --apply to delete them.`);
-        io.stdout(`${lines.join('\n')}\n`);
+        io.stdout(`${describeGc(game, report).join('\n')}\n`);
       }
       state.exitCode = EXIT.ok;
     } catch (error) {
@@ -68,3 +65,27 @@ registerCommand((program, io, state) => {
     }
   });
 });
+
+/** The human report of a gc run. */
+function describeGc(game: string, report: GcReport): string[] {
+  const where = `content/${game}/ and state/${game}/_verified/`;
+  const grace = `${report.graceMinutes} min`;
+  const lines: string[] = [];
+  const table = (keysToList: readonly string[]) => {
+    const size = new Map(report.unreferenced.map((o) => [o.key, o.sizeBytes]));
+    return formatTable([['KEY', 'SIZE'], ...keysToList.map((k) => [k, size.has(k) ? formatBytes(size.get(k)!) : 'unknown'])], '    ');
+  };
+  if (report.unreferenced.length === 0 && report.deleted.length === 0) {
+    lines.push(`Garbage collection of game ${game}${report.applied ? '' : ' (dry run)'}: nothing to collect; every object under ${where} is referenced by a retained release or younger than the retention age.`);
+  } else if (!report.applied) {
+    lines.push(`Garbage collection of game ${game} (dry run): ${report.unreferenced.length} unreferenced object(s), ${formatBytes(report.reclaimableBytes)}`);
+    lines.push(...table(report.unreferenced.map((o) => o.key)));
+  } else {
+    lines.push(`Garbage collection of game ${game}: deleted ${report.deleted.length} object(s), marked ${report.marked.length}`);
+    if (report.deleted.length > 0) lines.push(`  deleted (marked at least ${grace} ago and still unreferenced):`, ...table(report.deleted));
+    if (report.marked.length > 0) lines.push(`  marked (deleted by a run after ${grace} if still unreferenced):`, ...table(report.marked));
+  }
+  lines.push(`  scanned ${report.scanned} object(s) under ${where}; ${report.referenced} key(s) referenced by the retained releases: ${report.retainedReleases.length > 0 ? [...report.retainedReleases].sort().join(', ') : 'none'}`);
+  if (!report.applied && report.unreferenced.length > 0) lines.push(`Run again with --apply to mark them; a run with --apply after ${grace} deletes what is still unreferenced.`);
+  return lines;
+}

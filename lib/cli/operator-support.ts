@@ -96,3 +96,11 @@ export async function readChannelPointers(store: ObjectStore, game: string): Pro
   }));
   return pointers.filter((p): p is ChannelPointer => p !== undefined).sort((a, b) => a.channel.localeCompare(b.channel));
 }
+
+/** The `force` field of a promote or rollback from `--force <reason>`; a reason is required. */
+export function forced(reason: string | undefined): { force?: string } {
+  if (reason === undefined) return {};
+  const text = reason.trim();
+  if (text.length === 0 || text.length > 500) throw new UsageError('--force needs a reason of 1 to 500 characters (it is kept in the channel history), e.g. --force "incident 42: 1.10 crashes on iOS"');
+  return { force: text };
+}

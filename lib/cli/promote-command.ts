@@ -4,7 +4,7 @@
  */
 import { keys } from '../core/keys';
 import { EXIT, UsageError } from './io';
-import { newRequestId, printJson, reportFailure, requireId, withTarget } from './operator-support';
+import { forced, newRequestId, printJson, reportFailure, requireId, withTarget } from './operator-support';
 import { registerCommand } from './program';
 import { addTargetOptions, type TargetOptions } from './target';
 
@@ -13,6 +13,7 @@ interface PromoteOptions extends TargetOptions {
   readonly from: string;
   readonly to: string;
   readonly requestId?: string;
+  readonly force?: string;
   readonly json?: boolean;
 }
 
@@ -22,7 +23,11 @@ the pointer read (a concurrent release or rollback on --to is never lost; one of
 fresh state). The --to sequence grows by one. Nothing is uploaded or verified again: the content is
 already verified and immutable.
 
-Exit codes: 0 promoted; 1 refused (CHANNEL_EMPTY: --from has no release; CHANNEL_UNKNOWN; GAME_UNKNOWN);
+The target release is checked against the game's rules as they are now (public key, engine versions,
+project): a release from before a key rotation or an engine narrowing is refused, naming the rule,
+unless --force "<reason>" is given; the reason is kept in the channel's history.
+
+Exit codes: 0 promoted; 1 refused (a rule of the game's current configuration, e.g. MANIFEST_ENGINE_UNSUPPORTED; CHANNEL_EMPTY: --from has no release; CHANNEL_UNKNOWN; GAME_UNKNOWN);
 2 bad usage.
 
 Examples:
@@ -41,6 +46,7 @@ registerCommand((program, io, state) => {
     .requiredOption('--game <id>', 'game id (e.g. space-game)')
     .requiredOption('--from <channel>', 'channel whose current release is promoted (e.g. beta)')
     .requiredOption('--to <channel>', 'channel that will serve it (e.g. stable)')
+    .option('--force <reason>', "serve the release even though the game's current rules refuse it (key, engine versions, project); the reason is kept in the channel history")
     .option('--request-id <id>', 'identifies this operation, so that a retry with the same id is applied once. Default: a fresh id')
     .option('--json', 'print the new pointer state as JSON on stdout');
   addTargetOptions(command, { control: true });
@@ -53,7 +59,7 @@ registerCommand((program, io, state) => {
     const requestId = options.requestId ?? newRequestId();
     const json = options.json === true;
     try {
-      const response = await withTarget(options, io, (target) => target.control({ action: 'promote', game, from, to, requestId }));
+      const response = await withTarget(options, io, (target) => target.control({ action: 'promote', game, from, to, requestId, ...forced(options.force) }));
       if (response.action === 'gc') throw new Error('the control entry answered a promote with a gc report');
       const { pointer, applied } = response.flip;
       const previous = pointer.history.find((h) => h.sequence < pointer.sequence)?.releaseId;

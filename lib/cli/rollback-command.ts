@@ -4,7 +4,7 @@
  */
 import { keys } from '../core/keys';
 import { EXIT } from './io';
-import { newRequestId, printJson, reportFailure, requireId, withTarget } from './operator-support';
+import { forced, newRequestId, printJson, reportFailure, requireId, withTarget } from './operator-support';
 import { registerCommand } from './program';
 import { addTargetOptions, type TargetOptions } from './target';
 
@@ -13,6 +13,7 @@ interface RollbackOptions extends TargetOptions {
   readonly channel: string;
   readonly to?: string;
   readonly requestId?: string;
+  readonly force?: string;
   readonly json?: boolean;
 }
 
@@ -21,7 +22,11 @@ Without --to, the channel goes back to the release it served before the current 
 \`lup releases\`). The flip is one conditional PUT of the pointer; its sequence grows by one (a
 rollback is a new flip, never a rewind), and the CDN paths of the pointer are invalidated.
 
-Exit codes: 0 rolled back; 1 refused (RELEASE_NOT_FOUND: no earlier release, or no such --to;
+The target release is checked against the game's rules as they are now (public key, engine versions,
+project): a release from before a key rotation or an engine narrowing is refused, naming the rule,
+unless --force "<reason>" is given; the reason is kept in the channel's history.
+
+Exit codes: 0 rolled back; 1 refused (a rule of the game's current configuration, e.g. MANIFEST_ENGINE_UNSUPPORTED; RELEASE_NOT_FOUND: no earlier release, or no such --to;
 CHANNEL_EMPTY: the channel has no release; CHANNEL_UNKNOWN); 2 bad usage.
 
 Examples:
@@ -39,6 +44,7 @@ registerCommand((program, io, state) => {
     .requiredOption('--game <id>', 'game id (e.g. space-game)')
     .requiredOption('--channel <name>', 'channel to roll back (e.g. stable)')
     .option('--to <release>', 'release id to go back to. Default: the release the channel served before the current one')
+    .option('--force <reason>', "serve the release even though the game's current rules refuse it (key, engine versions, project); the reason is kept in the channel history")
     .option('--request-id <id>', 'identifies this operation, so that a retry with the same id is applied once. Default: a fresh id')
     .option('--json', 'print the new pointer state as JSON on stdout');
   addTargetOptions(command, { control: true });
@@ -51,7 +57,7 @@ registerCommand((program, io, state) => {
     const json = options.json === true;
     try {
       const response = await withTarget(options, io, (target) =>
-        target.control({ action: 'rollback', game, channel, requestId, ...(toRelease ? { toRelease } : {}) }));
+        target.control({ action: 'rollback', game, channel, requestId, ...(toRelease ? { toRelease } : {}), ...forced(options.force) }));
       if (response.action === 'gc') throw new Error('the control entry answered a rollback with a gc report');
       const { pointer, applied } = response.flip;
       const previous = pointer.history.find((h) => h.sequence < pointer.sequence)?.releaseId;

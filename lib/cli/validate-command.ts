@@ -108,8 +108,8 @@ export async function checkPathsExist(paths: readonly string[], cwd: string = pr
 /** The signature status to report for a verification. */
 export function reportedSignature(verification: LocalVerification): ReportedSignature | null {
   const { manifest, signature } = verification.report;
-  if (!manifest) return null;
   if (signature) return signature;
+  if (!manifest) return null;
   return manifest.signature.length === 0 ? 'missing' : 'unchecked';
 }
 

@@ -26,6 +26,12 @@ export interface ContentBucketProps {
    */
   readonly noncurrentVersionExpiryDays?: number;
   /**
+   * Days after which an upload's status (`status/<game>/<upload>.json`, what `lup status` shows)
+   * expires. Releases, pointers and their history are kept; only the per-upload reports go.
+   * @default 90
+   */
+  readonly statusExpiryDays?: number;
+  /**
    * Days after which an unfinished multipart upload is aborted and its parts deleted.
    * @default 2
    * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpu-abort-incomplete-mpu-lifecycle-config.html
@@ -84,6 +90,7 @@ export function contentBucketDefaults(props: ContentBucketProps = {}): s3.Bucket
     lifecycleRules: [
       { id: 'expire-staging-leftovers', prefix: PREFIX.staging, expiration: expiry },
       { id: 'expire-quarantine', prefix: PREFIX.quarantine, expiration: expiry },
+      { id: 'expire-upload-statuses', prefix: PREFIX.status, expiration: Duration.days(props.statusExpiryDays ?? 90) },
       { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(props.noncurrentVersionExpiryDays ?? 30) },
       { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(props.abortIncompleteUploadDays ?? 2) },
       { id: 'remove-expired-delete-markers', expiredObjectDeleteMarker: true },

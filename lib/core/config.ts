@@ -15,6 +15,13 @@ export interface RetentionConfig {
   readonly minAgeDays: number;
   /** Days before leftovers in `staging/` and `quarantine/` expire (bucket lifecycle). @default 14 */
   readonly stagingExpiryDays: number;
+  /**
+   * Minutes between garbage collection marking content and deleting it, when a later gc run finds
+   * it still unreferenced. A release that needs marked content takes it back in between, so this
+   * must be longer than any release takes from its content check to its flip (Lambda: 15 minutes).
+   * @default 60
+   */
+  readonly gcGraceMinutes: number;
 }
 
 /** One game of the studio. */
@@ -62,7 +69,8 @@ export interface StudioConfig {
   readonly games: readonly GameConfig[];
 }
 
-const DEFAULT_RETENTION: RetentionConfig = { releasesPerChannel: 10, minAgeDays: 7, stagingExpiryDays: 14 };
+/** Retention when a game configures none (and in development mode). */
+export const DEFAULT_RETENTION: RetentionConfig = { releasesPerChannel: 10, minAgeDays: 7, stagingExpiryDays: 14, gcGraceMinutes: 60 };
 
 type Problems = LupError[];
 
@@ -192,11 +200,12 @@ function validateGame(problems: Problems, index: number, raw: unknown): GameConf
     if (!isRecord(raw.retention)) {
       problem(problems, `${path}.retention`, 'an object', raw.retention, `${path}.retention must be an object.`);
     } else {
-      checkUnknownKeys(problems, `${path}.retention`, raw.retention, ['releasesPerChannel', 'minAgeDays', 'stagingExpiryDays']);
+      checkUnknownKeys(problems, `${path}.retention`, raw.retention, ['releasesPerChannel', 'minAgeDays', 'stagingExpiryDays', 'gcGraceMinutes']);
       retention = {
         releasesPerChannel: positiveInteger(problems, `${path}.retention.releasesPerChannel`, raw.retention.releasesPerChannel, DEFAULT_RETENTION.releasesPerChannel),
         minAgeDays: positiveInteger(problems, `${path}.retention.minAgeDays`, raw.retention.minAgeDays, DEFAULT_RETENTION.minAgeDays),
         stagingExpiryDays: positiveInteger(problems, `${path}.retention.stagingExpiryDays`, raw.retention.stagingExpiryDays, DEFAULT_RETENTION.stagingExpiryDays),
+        gcGraceMinutes: positiveInteger(problems, `${path}.retention.gcGraceMinutes`, raw.retention.gcGraceMinutes, DEFAULT_RETENTION.gcGraceMinutes),
       };
     }
   }

@@ -5,7 +5,7 @@
  * | prefix | written by | read by |
  * |---|---|---|
  * | `staging/<game>/<upload>/…` | publisher | pipeline |
- * | `content/<game>/resources/<hexdigest>` | pipeline | anyone (loose resources, header + payload, as uploaded) |
+ * | `content/<game>/resources/<hexdigest>` | pipeline, at release | anyone (loose resources, header + payload, as uploaded) |
  * | `content/<game>/archives/<sha256>.zip` | pipeline | anyone |
  * | `content/<game>/manifests/<sha256>.dmanifest` | pipeline | anyone |
  * | `channels/<game>/<channel>.json` | pipeline (CAS) | anyone: the pointer |
@@ -16,7 +16,15 @@
  * | `status/<game>/<upload>.json` | pipeline | publisher |
  * | `state/<game>/_archives/<sha256>.json`, `state/<game>/_manifests/<sha256>.json` | pipeline | pipeline: receipts of verified archives and manifests |
  * | `state/<game>/_editor/candidate.json`, `state/<game>/_game/pin.json` | pipeline | pipeline: the editor's latest manifest; the development-mode pin |
- * | `state/<game>/_headers/<digest>.<header hex>.<payload bytes>` | pipeline | pipeline: each stored loose resource's header (empty objects) |
+ * | `state/<game>/_headers/<digest>.<header hex>.<payload bytes>` | pipeline | pipeline: each published loose resource's header (empty objects) |
+ * | `state/<game>/_verified/resources/<digest>.<header hex>`, `…/archives/<sha256>.zip`, `…/manifests/<sha256>.dmanifest` | pipeline | pipeline: verified content not yet released (private; copied to content/ by the release that makes it live) |
+ * | `state/<game>/_gc/marks.json` | pipeline (CAS) | pipeline: garbage-collection marks (mark-and-sweep with releases) |
+ * | `state/<game>/_flips/<channel>/<sha256 of request id>.json` | pipeline | pipeline: one durable record per flip attempted (a retried flip is never applied twice) |
+ * | `state/_pending/<game>/<upload>` | pipeline | sweeper: uploads not decided yet (empty objects) |
+ *
+ * Every `content/` object is a released object: verified bytes wait in `state/<game>/_verified/`
+ * until a release whose manifest accepts them is made live, so a publisher key alone can never make
+ * anything servable (DESIGN I1, security model).
  */
 
 export const PREFIX = {
@@ -41,6 +49,11 @@ const ID = /^[a-z0-9][a-z0-9-_.]{0,62}$/;
 /** True when `id` is usable as a game, channel, upload or release id (lowercase, no slash). */
 export function isValidId(id: string): boolean {
   return ID.test(id) && !id.includes('..');
+}
+
+/** Upload ids the pipeline keeps for itself: the editor's folder and its per-build releases (`editor-<sha256 prefix>`). */
+export function isReservedUploadId(upload: string): boolean {
+  return upload === EDITOR_UPLOAD || upload.startsWith(`${EDITOR_UPLOAD}-`);
 }
 
 export const keys = {
@@ -81,6 +94,15 @@ export const keys = {
   headerReceipt: (game: string, hexDigest: string, headerHex: string, payloadSizeBytes: number) =>
     `state/${game}/_headers/${hexDigest}.${headerHex}.${payloadSizeBytes}`,
   gamePin: (game: string) => `state/${game}/_game/pin.json`,
+  verifiedResourcesPrefix: (game: string) => `state/${game}/_verified/resources/`,
+  verifiedResource: (game: string, hexDigest: string, headerHex: string) => `state/${game}/_verified/resources/${hexDigest}.${headerHex}`,
+  verifiedArchive: (game: string, sha256: string) => `state/${game}/_verified/archives/${sha256}.zip`,
+  verifiedManifest: (game: string, sha256: string) => `state/${game}/_verified/manifests/${sha256}.dmanifest`,
+  verifiedPrefix: (game: string) => `state/${game}/_verified/`,
+  gcMarks: (game: string) => `state/${game}/_gc/marks.json`,
+  flipRecord: (game: string, channel: string, requestIdSha256: string) => `state/${game}/_flips/${channel}/${requestIdSha256}.json`,
+  pendingPrefix: () => 'state/_pending/',
+  pendingUpload: (game: string, upload: string) => `state/_pending/${game}/${upload}`,
 } as const;
 
 /** A staged object's key, split into its parts. */

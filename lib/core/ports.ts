@@ -48,8 +48,13 @@ export interface ByteSource {
 export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   get(key: string): Promise<StoredObject | undefined>;
-  /** The first `lengthBytes` bytes (fewer when the object is shorter) and the whole size; `undefined` when missing. */
-  readPrefix(key: string, lengthBytes: number): Promise<{ bytes: Uint8Array; sizeBytes: number } | undefined>;
+  /**
+   * The first `lengthBytes` bytes (fewer when the object is shorter), the whole size and the ETag of
+   * the version read; `undefined` when missing. Never holds more than `lengthBytes` in memory, so it
+   * is the way to read anything a publisher controls (a document is read with a limit + 1 bytes and
+   * refused when `sizeBytes` says it is larger).
+   */
+  readPrefix(key: string, lengthBytes: number): Promise<{ bytes: Uint8Array; sizeBytes: number; etag: string } | undefined>;
   /** Stream the whole object. */
   getStream(key: string): Promise<{ info: ObjectInfo; body: AsyncIterable<Uint8Array> } | undefined>;
   /** Random access for zip reading; `undefined` when the object is missing. */

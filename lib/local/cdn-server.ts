@@ -31,6 +31,8 @@ export interface StartCdnServerRequest {
    * @default ["*"]
    */
   readonly corsOrigins?: readonly string[];
+  /** Where origin failures are reported (their text never goes to the client). Default: stderr. */
+  readonly onOriginError?: (error: unknown, path: string) => void;
   /**
    * Port to listen on; 0 picks a free one.
    * @default 0
@@ -215,8 +217,10 @@ export async function startCdnServer(request: StartCdnServerRequest): Promise<Cd
         res.destroy(error instanceof Error ? error : new Error(String(error)));
         return;
       }
-      // The store failed (STORE_UNAVAILABLE): a CDN answers 502 when its origin does.
-      end(res, 502, {}, `Origin error: ${error instanceof Error ? error.message : String(error)}\n`);
+      // The store failed (STORE_UNAVAILABLE): a CDN answers 502 when its origin does, with a generic
+      // body (the store's error text names keys and paths a player has no business seeing).
+      (request.onOriginError ?? ((e, path) => process.stderr.write(`lup local CDN: origin error for ${path}: ${e instanceof Error ? e.message : String(e)}\n`)))(error, req.url ?? '');
+      end(res, 502, {}, 'Bad gateway: the origin did not answer.\n');
     });
   });
 

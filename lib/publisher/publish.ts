@@ -12,6 +12,7 @@ import { keys } from '../core/keys';
 import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../core/documents/release-request';
 import { encodeDocument } from '../core/documents/release-record';
 import { isTerminal, type UploadState, type UploadStatus } from '../core/documents/upload-status';
+import { FOLLOW_UPS_DONE_EVENT } from '../core/pipeline/status';
 import type { Target } from '../cli/target';
 import type { PlannedFile, PublishPlan } from './plan';
 
@@ -178,6 +179,9 @@ async function readStatusObject(target: Target, key: string): Promise<StoredObje
   }
 }
 
+/** Longest wait, once the status says live, for the flip's follow-ups to be reported done. */
+export const FOLLOW_UPS_WAIT_MS = 15_000;
+
 /** Longest wait between two reads of the status object while waiting for the verdict. */
 export const VERDICT_POLL_MAX_MS = 250;
 
@@ -189,11 +193,16 @@ async function waitForVerdict(target: Target, game: string, upload: string, time
   // doubling wait up to 1 s added half a second to every publish on average), for at most
   // 4 GETs of a small object per second.
   let delayMs = 50;
+  let followUpsDeadline = Infinity;
   for (;;) {
     if (target.embedded) await target.embedded.router.idle();
     const object = await readStatusObject(target, key);
     const status = object ? (JSON.parse(Buffer.from(object.body).toString('utf8')) as UploadStatus) : undefined;
-    if (status && isTerminal(status.state)) return status;
+    // Live: wait (briefly) for the flip's follow-ups too, so that what `lup publish` reports is
+    // what players see: history, the stable manifest beside the pointer, the CDN invalidation.
+    const settled = status && isTerminal(status.state) && (status.state !== 'live' || status.events.some((e) => e.message === FOLLOW_UPS_DONE_EVENT) || now().getTime() >= followUpsDeadline);
+    if (status && settled) return status;
+    if (status?.state === 'live' && followUpsDeadline === Infinity) followUpsDeadline = now().getTime() + FOLLOW_UPS_WAIT_MS;
     if (target.embedded || now().getTime() >= deadline) return status;
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     delayMs = Math.min(delayMs * 2, VERDICT_POLL_MAX_MS);

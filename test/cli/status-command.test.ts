@@ -70,7 +70,7 @@ describe('lup status', () => {
 Events:"
 `);
     expect(out).toContain('  YYYY-MM-DDThh:mm:ss.sssZ  archive game.zip verified (7 resources)\n');
-    expect(out.endsWith('  YYYY-MM-DDThh:mm:ss.sssZ  live on stable (sequence 1)\n')).toBe(true);
+    expect(out.endsWith('  YYYY-MM-DDThh:mm:ss.sssZ  live on stable (sequence 1)\n  YYYY-MM-DDThh:mm:ss.sssZ  published: channel history, stable manifest and CDN invalidation done\n')).toBe(true);
   });
 
   test('shows a refused upload with its errors and exits 1', async () => {
@@ -81,6 +81,7 @@ Events:"
   created:  YYYY-MM-DDThh:mm:ss.sssZ
   updated:  YYYY-MM-DDThh:mm:ss.sssZ
 Events:
+  YYYY-MM-DDThh:mm:ss.sssZ  release requested
   YYYY-MM-DDThh:mm:ss.sssZ  release refused
 "
 `);

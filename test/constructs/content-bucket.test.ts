@@ -109,6 +109,7 @@ describe(ContentBucket, () => {
         Rules: Match.arrayWith([
           Match.objectLike({ Prefix: 'staging/', ExpirationInDays: 5, Status: 'Enabled' }),
           Match.objectLike({ Prefix: 'quarantine/', ExpirationInDays: 5, Status: 'Enabled' }),
+          Match.objectLike({ Prefix: 'status/', ExpirationInDays: 90, Status: 'Enabled' }),
           Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
           Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }),
         ]),

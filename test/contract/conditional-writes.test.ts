@@ -16,15 +16,42 @@ import { randomUUID } from 'node:crypto';
 import { createS3Client } from '../../lib/adapters/s3-client';
 import { S3ObjectStore } from '../../lib/adapters/s3-store';
 import type { ObjectStore } from '../../lib/core/ports';
+import { MemoryObjectStore } from '../../lib/adapters/memory-store';
 import { startLocalS3, type LocalS3 } from '../local/local-s3';
 
 const REAL_ENDPOINT = process.env.LUP_CONTRACT_S3_ENDPOINT;
 const REAL_BUCKET = process.env.LUP_CONTRACT_S3_BUCKET;
-const target = REAL_ENDPOINT && REAL_BUCKET ? `S3 bucket ${REAL_BUCKET}` : 'the local gate';
+
+/** A store under test and how to let it go. */
+interface Target {
+  readonly name: string;
+  open(): Promise<{ store: ObjectStore; close(): Promise<void> }>;
+}
+
+/**
+ * The memory store that drives the model tests and the soak is held to the same contract as the
+ * local gate (and real S3, when configured), so a fake cannot drift from S3's semantics.
+ */
+const TARGETS: Target[] = [
+  { name: 'the memory store', open: async () => ({ store: new MemoryObjectStore(), close: async () => undefined }) },
+  {
+    name: 'the local gate in front of s3rver',
+    open: async () => {
+      const local: LocalS3 = await startLocalS3();
+      return { store: local.store, close: () => local.close() };
+    },
+  },
+  ...(REAL_ENDPOINT && REAL_BUCKET ? [{
+    name: `S3 bucket ${REAL_BUCKET}`,
+    open: async () => {
+      const client = createS3Client(REAL_ENDPOINT === 'aws' ? {} : { endpoint: REAL_ENDPOINT });
+      const real = new S3ObjectStore({ client, bucket: REAL_BUCKET });
+      return { store: real, close: async () => { await Promise.all([...written].map((k) => real.delete(k))); client.destroy(); } };
+    },
+  }] : []),
+];
 
 let store: ObjectStore;
-let local: LocalS3 | undefined;
-let destroyClient: (() => void) | undefined;
 const written = new Set<string>();
 const runPrefix = `lup-contract/${randomUUID()}/`;
 
@@ -36,24 +63,15 @@ function key(name: string): string {
 
 const text = (body: Uint8Array) => Buffer.from(body).toString('utf8');
 
-beforeAll(async () => {
-  if (REAL_ENDPOINT && REAL_BUCKET) {
-    const client = createS3Client(REAL_ENDPOINT === 'aws' ? {} : { endpoint: REAL_ENDPOINT });
-    destroyClient = () => client.destroy();
-    store = new S3ObjectStore({ client, bucket: REAL_BUCKET });
-  } else {
-    local = await startLocalS3();
-    store = local.store;
-  }
-});
+describe.each(TARGETS)('conditional writes on $name', (target) => {
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    const opened = await target.open();
+    store = opened.store;
+    close = opened.close;
+  });
+  afterAll(async () => { await close?.(); });
 
-afterAll(async () => {
-  if (REAL_BUCKET && store) await Promise.all([...written].map((k) => store.delete(k)));
-  destroyClient?.();
-  await local?.close();
-});
-
-describe(`conditional writes on ${target}`, () => {
   test('a create-only put succeeds once, then fails with STORE_PRECONDITION_FAILED and leaves the object alone', async () => {
     const k = key('create-only.json');
     const first = await store.put(k, 'first', { ifNoneMatch: '*' });

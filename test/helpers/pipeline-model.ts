@@ -45,6 +45,8 @@ export interface Delivery {
   readonly duplicateRate: number;
   /** Crash before the n-th write of the operation's pipeline work (then Lambda retries). */
   readonly crashAtWrite?: number;
+  /** CDN invalidations that fail (after the pointer PUT: the step fails and Lambda retries it). */
+  readonly invalidationFailures?: number;
 }
 
 /** What is wrong with a published upload, if anything. */
@@ -108,6 +110,8 @@ const deliveryArb: fc.Arbitrary<Delivery> = fc.record({
   shuffle: fc.boolean(),
   duplicateRate: fc.constantFrom(0, 0, 0.3, 0.6),
   crashAtWrite: fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }),
+  // With a crash, one event may fail twice; Lambda's third attempt then succeeds.
+  invalidationFailures: fc.constantFrom(0, 0, 1),
 });
 
 const publishArb: fc.Arbitrary<PublishSpec> = fc.record({
@@ -233,6 +237,7 @@ export async function runSequence(
   const drain = async (step: number, delivery: Delivery): Promise<void> => {
     sim.setDelivery(options.faults ? { shuffle: delivery.shuffle, duplicateRate: delivery.duplicateRate } : {});
     if (options.faults && delivery.crashAtWrite !== undefined) sim.store.crashAtWrite(delivery.crashAtWrite);
+    if (options.faults && delivery.invalidationFailures) sim.cdn.failNext(delivery.invalidationFailures);
     await sim.drain();
     if (sim.deadLetters.length > 0) fail(step, `dead letters: ${sim.deadLetters.map((d) => `${d.key}: ${String(d.error)}`).join('; ')}`);
   };
@@ -327,6 +332,7 @@ export async function runSequence(
       }
       await drain(step, op.delivery);
       sim.store.crashAtWrite(Number.MAX_SAFE_INTEGER);
+      sim.cdn.failNext(0);
       for (const e of expectations) {
         if (e.state === 'failed' && (await sim.json<UploadStatus>(keys.status(GAME, e.upload)))?.state === 'pending') {
           pendingFailures.push(e);
@@ -378,9 +384,16 @@ export async function runSequence(
         flipped('beta', source.releaseId);
       }
     } else {
+      // Two gc runs a grace period apart: the first marks, the second deletes what is still
+      // unreferenced; the sweeper runs in between, as its schedule would.
       sim.advance(op.advanceDays * DAY);
-      const result = await sim.control({ action: 'gc', game: GAME, apply: true });
-      if (result.action !== 'gc') fail(step, 'gc gave no report');
+      for (let run = 0; run < 2; run++) {
+        const result = await sim.control({ action: 'gc', game: GAME, apply: true });
+        if (result.action !== 'gc') fail(step, 'gc gave no report');
+        await sim.sweep();
+        await checkAll(step);
+        sim.advance(61 * MINUTE);
+      }
     }
     await checkAll(step);
   }

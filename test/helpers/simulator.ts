@@ -12,10 +12,11 @@ import { decodeManifest } from '../../lib/core/format/manifest-codec';
 import { isExcluded } from '../../lib/core/format/manifest';
 import type { PipelineContext } from '../../lib/core/pipeline/context';
 import { runControl, type ControlRequest, type ControlResponse } from '../../lib/core/pipeline/control';
-import { sweepIncompleteReleases } from '../../lib/core/pipeline/sweeper';
+import { sweepIncompleteReleases, type SweepReport } from '../../lib/core/pipeline/sweeper';
 import { onArchiveArrived, onManifestArrived, onReleaseRequested, onResourceArrived } from '../../lib/core/pipeline/steps';
 import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../../lib/core/documents/release-request';
 import type { ReleaseRecord } from '../../lib/core/documents/release-record';
+import { releaseContentKeys } from '../../lib/core/pipeline/gc';
 import type { ChannelPointer } from '../../lib/core/documents/pointer';
 import { RESOURCE_HEADER_BYTES } from '../../lib/core/format/resource-header';
 import { routeFor, type PipelineStep } from '../../lib/routes';
@@ -82,7 +83,7 @@ export class PipelineSimulator {
   }
 
   /** Run the sweeper once (fails releases older than the timeout). */
-  sweep(): Promise<{ game: string; upload: string }[]> {
+  sweep(): Promise<SweepReport> {
     return sweepIncompleteReleases(this.context);
   }
 
@@ -184,6 +185,13 @@ export class PipelineSimulator {
         if (hashHex('sha256', body) !== sha[1]) found.push(`I1: ${key} does not match its SHA-256`);
       } else if (key.startsWith('content/')) found.push(`I1: ${key} is not a content-addressed key`);
     }
+    // Security model: nothing is under content/ unless a release record names it (verified content
+    // waits in the private area until a release serves it).
+    const released = new Set<string>();
+    for (const key of this.store.keys().filter((k) => /^releases\/[^/]+\/[^/]+\.json$/.test(k))) {
+      for (const k of releaseContentKeys((await this.json<ReleaseRecord>(key))!)) released.add(k);
+    }
+    for (const key of this.store.keys().filter((k) => k.startsWith('content/') && !released.has(k))) found.push(`private: ${key} is served but no release names it`);
     for (const key of this.store.keys().filter((k) => k.startsWith('channels/') && k.endsWith('.json'))) {
       const pointer = (await this.json<ChannelPointer>(key))!;
       const release = await this.json<ReleaseRecord>(keys.release(pointer.game, pointer.releaseId));

@@ -58,7 +58,9 @@ describe('the bundled archive handler', () => {
       child.on('exit', (c) => resolve({ code: c, stderr: err }));
     });
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(await stack.store.head(keys.archive('space', hashHex('sha256', zip)))).toBeDefined();
+    // Verified into the private area (content/ only once a release serves it), staging emptied.
+    expect(await stack.store.head(keys.verifiedArchive('space', hashHex('sha256', zip)))).toBeDefined();
+    expect(await stack.store.head(keys.archive('space', hashHex('sha256', zip)))).toBeUndefined();
     expect(await stack.store.head(key)).toBeUndefined();
   });
 });

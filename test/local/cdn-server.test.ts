@@ -155,3 +155,21 @@ describe(startCdnServer, () => {
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
+
+describe('an origin failure', () => {
+  it('answers 502 with a generic body, and reports the store error to the operator only', async () => {
+    const reported: string[] = [];
+    const failing = await startCdnServer({
+      store: { ...local.store, head: async () => { throw new Error('ENOENT: /home/studio/.lup/data/content/g1/secret-path'); }, getStream: async () => { throw new Error('ENOENT: /home/studio/.lup/data/content/g1/secret-path'); } } as never,
+      onOriginError: (error, path) => reported.push(`${path}: ${(error as Error).message}`),
+    });
+    try {
+      const res = await rawRequest(failing.baseUrl, `/${RESOURCE}`, { method: 'GET', headers: {} });
+      expect(res.status).toBe(502);
+      expect(res.body.toString()).toBe('Bad gateway: the origin did not answer.\n');
+      expect(reported).toEqual([`/${RESOURCE}: ENOENT: /home/studio/.lup/data/content/g1/secret-path`]);
+    } finally {
+      await failing.close();
+    }
+  });
+});

@@ -25,7 +25,9 @@ describe('lup publish on the local stack', () => {
     expect(pointer).toMatchObject({ sequence: 1, releaseId: report.releaseId, cause: 'release' });
     expect(pointer!.archives).toHaveLength(1);
     expect(pointer!.manifest.sha256).toBe(hashHex('sha256', content.manifestBytes));
-    // Staging is emptied; nothing was quarantined.
+    // Staging is emptied once the release step's follow-ups finish (after the status said live);
+    // nothing was quarantined.
+    await stack.router.idle();
     expect(await keysUnder(stack.store, keys.uploadPrefix('space', report.upload))).toEqual([]);
     expect(await keysUnder(stack.store, 'quarantine/')).toEqual([]);
 

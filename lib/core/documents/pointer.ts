@@ -25,6 +25,8 @@ export interface FlipEntry {
   readonly requestId: string;
   readonly cause: FlipCause;
   readonly at: string;
+  /** Why an operator overrode the game's current rules (`--force`), when one did. */
+  readonly reason?: string;
 }
 
 /** The channel pointer: one GET tells a game everything to fetch. */

@@ -64,6 +64,81 @@ const LEGACY_DATA_2017 = legacy.lookupType('dmLiveUpdateDDFLegacy.ManifestData20
 /** Largest manifest accepted: far above 100 000 entries (~6 MB), far below what hurts a Lambda. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
+/**
+ * How much a manifest may decode into. Decoded entries cost about 2 KB of memory each and every
+ * dependant a `Long` plus a `bigint`, so a small manifest of repeated fields could take gigabytes
+ * (a 38 MiB one took 3.7 GB). These bounds are checked by counting fields on the wire before
+ * decoding; the largest real games have tens of thousands of entries. Peak memory at the bounds is
+ * measured in test/core/format/manifest-memory.test.ts against the manifest function's memory.
+ */
+export const MANIFEST_DECODE_LIMITS = {
+  /** Resource entries. */
+  maxResources: 200_000,
+  /** Dependants over all entries. */
+  maxDependants: 500_000,
+  /** Engine version digests. */
+  maxEngineVersions: 1_000,
+} as const;
+
+/** The outer `ManifestFile` fields, decoded without `ManifestData` (cheap, whatever the data holds). */
+export function decodeManifestEnvelope(bytes: Uint8Array, location?: ErrorLocation): { data: Uint8Array; signature: Uint8Array; version?: number } {
+  const file = decodeWith<DecodedFile>(V5_FILE, bytes, location, 'ManifestFile', 'ManifestFile');
+  return { data: file.data, signature: file.signature, version: has(file, 'version') ? file.version ?? 0 : undefined };
+}
+
+/**
+ * Count what `ManifestData` would decode into, on the wire, and refuse (`MANIFEST_TOO_LARGE`) past
+ * {@link MANIFEST_DECODE_LIMITS}. `dependantField` is the ResourceEntry field number of dependants:
+ * 7 in schema 5, 4 in the older schemas.
+ */
+function checkDecodeBudget(data: Uint8Array, dependantField: number, location?: ErrorLocation): void {
+  let resources = 0;
+  let dependants = 0;
+  let engineVersions = 0;
+  const refuse = (what: string, count: number, max: number): never => {
+    throw lupError({
+      code: 'MANIFEST_TOO_LARGE', location: { ...location, field: `data.${what}` },
+      expected: `at most ${max} ${what}`, actual: `more than ${count}`,
+      message: `The manifest lists more ${what} than any Defold build produces; it was refused before decoding.`,
+    });
+  };
+  try {
+    const reader = protobuf.Reader.create(data);
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      const field = tag >>> 3;
+      const wire = tag & 7;
+      if (field === 3 && wire === 2) {
+        if (++resources > MANIFEST_DECODE_LIMITS.maxResources) refuse('resources', MANIFEST_DECODE_LIMITS.maxResources, MANIFEST_DECODE_LIMITS.maxResources);
+        const end = reader.uint32() + reader.pos;
+        while (reader.pos < end) {
+          const entryTag = reader.uint32();
+          if (entryTag >>> 3 === dependantField && (entryTag & 7) === 2) {
+            // Packed varints hold one value per byte with the high bit clear; counting those bytes
+            // bounds them (and over-counts the 2017 layout's digest messages, whose builds are tiny).
+            const packedEnd = reader.uint32() + reader.pos;
+            for (let i = reader.pos; i < packedEnd; i++) if ((reader.buf[i] & 0x80) === 0) dependants += 1;
+            reader.pos = packedEnd;
+          } else {
+            if (entryTag >>> 3 === dependantField) dependants += 1;
+            reader.skipType(entryTag & 7);
+          }
+        }
+        reader.pos = end;
+        if (dependants > MANIFEST_DECODE_LIMITS.maxDependants) refuse('dependants', MANIFEST_DECODE_LIMITS.maxDependants, MANIFEST_DECODE_LIMITS.maxDependants);
+      } else {
+        if (field === 2 && ++engineVersions > MANIFEST_DECODE_LIMITS.maxEngineVersions) {
+          refuse('engine_versions', MANIFEST_DECODE_LIMITS.maxEngineVersions, MANIFEST_DECODE_LIMITS.maxEngineVersions);
+        }
+        reader.skipType(wire);
+      }
+    }
+  } catch (error) {
+    if (error instanceof LupError) throw error;
+    // Malformed wire data: the decoder itself reports it with its own words.
+  }
+}
+
 interface DecodedDigest { data: Uint8Array }
 interface DecodedHeader {
   magicNumber?: number;
@@ -162,6 +237,7 @@ export function decodeManifest(bytes: Uint8Array, location?: ErrorLocation): Man
   // Uint8Array); keep it absent so that re-encoding does not add an empty field 3.
   const archiveIdentifier = has(file, 'archiveIdentifier') ? file.archiveIdentifier : undefined;
   const base = { signature: file.signature, archiveIdentifier, data: file.data };
+  checkDecodeBudget(file.data, version === MANIFEST_FILE_VERSION ? 7 : 4, location);
   if (version === MANIFEST_FILE_VERSION) {
     const data = decodeWith<DecodedData>(V5_DATA, file.data, location, 'ManifestFile.data', 'ManifestData (schema 5)');
     return {

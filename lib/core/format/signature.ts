@@ -6,7 +6,7 @@
  * @see defold/defold com.dynamo.cr/com.dynamo.cr.bob/src/com/dynamo/bob/archive/ManifestBuilder.java
  */
 import { constants, createPrivateKey, privateEncrypt, publicDecrypt, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { HASH_ALGORITHM_BY_CODE, hashHex } from './digest';
+import { HASH_ALGORITHM_BY_CODE, hashHex, type HashAlgorithm } from './digest';
 import type { Manifest } from './manifest';
 
 /** The outcome of checking a manifest's signature against a key. */
@@ -49,4 +49,25 @@ export function checkManifestSignature(manifest: Pick<Manifest, 'data' | 'signat
   }
   const expected = Buffer.from(hashHex(algorithm, manifest.data), 'hex');
   return recovered.length === expected.length && timingSafeEqual(recovered, expected) ? 'valid' : 'invalid';
+}
+
+const ALGORITHM_BY_DIGEST_BYTES: Readonly<Record<number, HashAlgorithm>> = { 16: 'md5', 20: 'sha1', 32: 'sha256', 64: 'sha512' };
+
+/**
+ * Check a signature over raw `ManifestFile.data` bytes, before they are decoded: the recovered
+ * digest's length tells the hash algorithm. Lets a configured key refuse a forged manifest without
+ * spending the memory its decoding would take.
+ */
+export function checkRawSignature(data: Uint8Array, signature: Uint8Array, publicKey: KeyObject): SignatureStatus {
+  if (signature.length === 0) return 'missing';
+  let recovered: Buffer;
+  try {
+    recovered = publicDecrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
+  } catch {
+    return 'invalid';
+  }
+  const algorithm = ALGORITHM_BY_DIGEST_BYTES[recovered.length];
+  if (!algorithm) return 'invalid';
+  const expected = Buffer.from(hashHex(algorithm, data), 'hex');
+  return timingSafeEqual(recovered, expected) ? 'valid' : 'invalid';
 }

@@ -111,6 +111,13 @@ export function validateContent(
   return { errors: out.finish(options.location), missing, resourceCount: observations.length };
 }
 
+/** The errors of one resource against its own manifest entry (header sizes and flags, payload size). */
+export function checkResourceAgainstEntry(observation: ResourceObservation, entry: ManifestEntry): LupError[] {
+  const out = new ErrorCollector();
+  checkAgainstEntry(observation, entry, out);
+  return out.finish();
+}
+
 function checkAgainstEntry(observation: ResourceObservation, entry: ManifestEntry, out: ErrorCollector): void {
   const { location, name } = observation;
   let header;

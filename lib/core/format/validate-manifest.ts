@@ -3,11 +3,12 @@
  * error code; every violation is reported (up to a bound per rule), not only the first.
  */
 import { DIGEST_BYTES, HASH_ALGORITHM_BY_CODE, sha1OfText } from './digest';
-import { lupError, type ErrorCode, type ErrorLocation, type LupError } from '../errors';
+import { isLupError, lupError, type ErrorCode, type ErrorLocation, type LupError } from '../errors';
+import { decodeManifest, decodeManifestEnvelope } from './manifest-codec';
 import { ENTRY_FLAG, KNOWN_ENTRY_FLAGS, NOT_COMPRESSED, type Manifest } from './manifest';
 import { urlHash } from './murmur';
 import type { ValidationPolicy } from './policy';
-import { checkManifestSignature, type SignatureStatus } from './signature';
+import { checkManifestSignature, checkRawSignature, type SignatureStatus } from './signature';
 
 /** How many violations of one rule are listed before the rest are counted in one line. */
 export const MAX_ERRORS_PER_RULE = 20;
@@ -122,22 +123,49 @@ export function validateManifest(manifest: Manifest, policy: ValidationPolicy = 
   let signature: SignatureStatus | undefined;
   if (policy.publicKey) {
     signature = checkManifestSignature(manifest, policy.publicKey);
-    if (signature === 'missing' && !policy.allowUnsigned) {
-      out.add(lupError({
-        code: 'SIGNATURE_MISSING', location: at('signature'),
-        expected: 'an RSA signature made with the configured key', actual: 'an empty signature',
-        message: 'The manifest is not signed but the game is configured with a public key; sign it, or set allowUnsigned for this game (bob since 2026 no longer signs).',
-      }));
-    } else if (signature === 'invalid') {
-      out.add(lupError({
-        code: 'SIGNATURE_INVALID', location: at('signature'),
-        expected: `RSA signature of the ${HASH_ALGORITHM_BY_CODE[manifest.signatureHashAlgorithmCode] ?? 'unknown'} digest of ManifestFile.data with the configured key`,
-        actual: `${manifest.signature.length} bytes that do not verify`,
-        message: 'The manifest signature does not verify with the configured public key: the manifest was modified or signed with another key.',
-      }));
-    }
+    if (signature === 'missing' && !policy.allowUnsigned) out.add(signatureMissing(at('signature')));
+    else if (signature === 'invalid') out.add(signatureInvalid(at('signature'), HASH_ALGORITHM_BY_CODE[manifest.signatureHashAlgorithmCode] ?? 'unknown', manifest.signature.length));
   }
   return { errors: out.finish(location), signature };
+}
+
+function signatureMissing(location: ErrorLocation): LupError {
+  return lupError({
+    code: 'SIGNATURE_MISSING', location,
+    expected: 'an RSA signature made with the configured key', actual: 'an empty signature',
+    message: 'The manifest is not signed but the game is configured with a public key; sign it, or set allowUnsigned for this game (bob since 2026 no longer signs).',
+  });
+}
+
+function signatureInvalid(location: ErrorLocation, algorithm: string, signatureBytes: number): LupError {
+  return lupError({
+    code: 'SIGNATURE_INVALID', location,
+    expected: `RSA signature of the ${algorithm} digest of ManifestFile.data with the configured key`,
+    actual: `${signatureBytes} bytes that do not verify`,
+    message: 'The manifest signature does not verify with the configured public key: the manifest was modified or signed with another key.',
+  });
+}
+
+/**
+ * Decode a manifest and check it against the rules, cheapest refusals first: with a configured key,
+ * the signature is checked over the raw bytes before anything is decoded, and decoding itself is
+ * bounded (`MANIFEST_DECODE_LIMITS`). Never throws for bad content.
+ */
+export function decodeCheckedManifest(bytes: Uint8Array, policy: ValidationPolicy, location?: ErrorLocation): { manifest?: Manifest; findings: ManifestFindings } {
+  const at = (field: string): ErrorLocation => ({ ...location, field });
+  try {
+    if (policy.publicKey) {
+      const envelope = decodeManifestEnvelope(bytes, location);
+      const raw = checkRawSignature(envelope.data, envelope.signature, policy.publicKey);
+      if (raw === 'missing' && !policy.allowUnsigned) return { findings: { errors: [signatureMissing(at('signature'))], signature: raw } };
+      if (raw === 'invalid') return { findings: { errors: [signatureInvalid(at('signature'), 'signature hash', envelope.signature.length)], signature: raw } };
+    }
+    const manifest = decodeManifest(bytes, location);
+    return { manifest, findings: validateManifest(manifest, policy, location) };
+  } catch (error) {
+    if (!isLupError(error)) throw error;
+    return { findings: { errors: [error] } };
+  }
 }
 
 function checkEntries(manifest: Manifest, hexLength: number | undefined, out: ErrorCollector, at: (f: string) => ErrorLocation): void {

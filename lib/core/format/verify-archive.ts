@@ -9,13 +9,13 @@ import { algorithmForHexName, hashHex } from './digest';
 import { isLupError, lupError, type ErrorLocation, type LupError } from '../errors';
 import { MANIFEST_NAME } from '../keys';
 import type { Manifest } from './manifest';
-import { MAX_MANIFEST_BYTES, decodeManifest } from './manifest-codec';
+import { MAX_MANIFEST_BYTES } from './manifest-codec';
 import type { ValidationPolicy } from './policy';
 import type { ByteSource } from '../ports';
 import { ResourceDigester } from './resource-header';
 import type { SignatureStatus } from './signature';
 import { validateContent, type ResourceObservation } from './validate-content';
-import { validateManifest } from './validate-manifest';
+import { decodeCheckedManifest } from './validate-manifest';
 
 /** Everything learned from verifying content (an archive, a folder or a manifest alone). */
 export interface ContentReport {
@@ -118,15 +118,9 @@ export function verifyAgainstManifest(
   },
 ): ContentReport {
   const errors: LupError[] = [];
-  let manifest: Manifest;
-  try {
-    manifest = decodeManifest(manifestBytes, context.location);
-  } catch (error) {
-    errors.push(isLupError(error) ? error : lupError({ code: 'INTERNAL', location: context.location, message: String(error) }, error));
-    return report(errors, { ...context, observations, manifestBytes });
-  }
-  const manifestFindings = validateManifest(manifest, context.policy, context.location);
+  const { manifest, findings: manifestFindings } = decodeCheckedManifest(manifestBytes, context.policy, context.location);
   errors.push(...manifestFindings.errors);
+  if (!manifest) return { ...report(errors, { ...context, observations, manifestBytes }), signature: manifestFindings.signature };
   const content = validateContent(manifest, observations, { requireComplete: context.requireComplete, location: context.location });
   errors.push(...content.errors);
   return {

@@ -1,57 +1,94 @@
 /**
  * Operator actions: promote, rollback and garbage collection. Promote and rollback move a pointer
- * through the same compare-and-swap flip as a release, so they are serialised with releases.
+ * through the same compare-and-swap flip as a release, so they are serialised with releases, and
+ * the release they move to must pass the game's rules as they are today (I5): a rotated key or a
+ * narrowed set of engine versions applies to old releases too, unless the operator forces it with a
+ * reason, which the channel history keeps.
  */
-import { lupError } from '../errors';
-import { keys } from '../keys';
-import { decodeManifest } from '../format/manifest-codec';
-import { isExcluded } from '../format/manifest';
-import { releaseRecordCodec, type ReleaseRecord } from '../documents/release-record';
-import { pointerCodec, type ChannelPointer, type FlipEntry } from '../documents/pointer';
+import { lupError, type LupError } from '../errors';
+import { isValidId, keys } from '../keys';
+import { validateManifest } from '../format/validate-manifest';
+import type { ReleaseRecord } from '../documents/release-record';
+import type { ChannelPointer } from '../documents/pointer';
 import type { PipelineContext } from './context';
-import { readJson } from './documents';
-import { flipChannel, type FlipResponse } from './flip';
-import { checkChannel, resolveGame } from './game-policy';
+import { completeFlip, findLandedFlip, flipChannel, type FlipResponse } from './flip';
+import { collectGarbage, type GcReport } from './gc';
+import { checkChannel, checkPin, gcGraceMinutes, resolveGame, type GameRules } from './game-policy';
+import { readArchiveReceipt } from './receipts';
+import { readPointer, readRelease } from './records';
+import { readStoredManifest } from './verified';
+
+export type { GcReport } from './gc';
+export { readRelease } from './records';
 
 /** A request to the control entry. `requestId` makes a retried request apply once. */
 export type ControlRequest =
-  | { readonly action: 'promote'; readonly game: string; readonly from: string; readonly to: string; readonly requestId: string }
-  | { readonly action: 'rollback'; readonly game: string; readonly channel: string; readonly toRelease?: string; readonly requestId: string }
+  | { readonly action: 'promote'; readonly game: string; readonly from: string; readonly to: string; readonly requestId: string; readonly force?: string }
+  | { readonly action: 'rollback'; readonly game: string; readonly channel: string; readonly toRelease?: string; readonly requestId: string; readonly force?: string }
   | { readonly action: 'gc'; readonly game: string; readonly apply: boolean };
-
-/** What garbage collection found (and deleted, with `apply`). */
-export interface GcReport {
-  readonly game: string;
-  readonly applied: boolean;
-  readonly scanned: number;
-  readonly referenced: number;
-  /** Keys no retained release references and older than the retention age. */
-  readonly unreferenced: readonly { readonly key: string; readonly sizeBytes: number }[];
-  readonly reclaimableBytes: number;
-  readonly retainedReleases: readonly string[];
-}
 
 export type ControlResponse =
   | { readonly action: 'promote' | 'rollback'; readonly flip: FlipResponse }
   | { readonly action: 'gc'; readonly report: GcReport };
 
-async function readPointer(context: PipelineContext, game: string, channel: string): Promise<ChannelPointer> {
-  const key = keys.pointer(game, channel);
-  const object = await context.store.get(key);
-  if (!object) {
-    throw lupError({ code: 'CHANNEL_EMPTY', location: { key }, expected: 'a live release', actual: 'no pointer', message: `Channel "${channel}" of game "${game}" has no release yet.` });
+/**
+ * Check a control request that arrived from outside (the Lambda is invoked with any JSON): every
+ * id, the action and its fields; `USAGE_INVALID` naming the field otherwise.
+ */
+export function parseControlRequest(value: unknown): ControlRequest {
+  const bad = (field: string, expected: string, actual: unknown): never => {
+    throw lupError({ code: 'USAGE_INVALID', location: { field }, expected, actual: JSON.stringify(actual) ?? 'nothing', message: `The control request's ${field} is not valid.` });
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('(request)', 'a JSON object', value);
+  const r = value as Record<string, unknown>;
+  const id = (field: string): string => (typeof r[field] === 'string' && isValidId(r[field] as string) ? (r[field] as string) : bad(field, 'a lowercase id', r[field]));
+  const text = (field: string, max: number): string => (typeof r[field] === 'string' && (r[field] as string).length > 0 && (r[field] as string).length <= max ? (r[field] as string) : bad(field, `text of 1 to ${max} characters`, r[field]));
+  const game = id('game');
+  const force = r.force === undefined ? {} : { force: text('force', 500) };
+  switch (r.action) {
+    case 'gc':
+      if (typeof r.apply !== 'boolean') return bad('apply', 'true or false', r.apply);
+      return { action: 'gc', game, apply: r.apply };
+    case 'promote':
+      return { action: 'promote', game, from: id('from'), to: id('to'), requestId: text('requestId', 200), ...force };
+    case 'rollback':
+      return { action: 'rollback', game, channel: id('channel'), requestId: text('requestId', 200), ...(r.toRelease === undefined ? {} : { toRelease: id('toRelease') }), ...force };
+    default:
+      return bad('action', '"promote", "rollback" or "gc"', r.action);
   }
-  return pointerCodec.parse(object.body, { key });
 }
 
-/** Read a release record; `RELEASE_NOT_FOUND` names the release when it does not exist. */
-export async function readRelease(context: PipelineContext, game: string, releaseId: string): Promise<ReleaseRecord> {
-  const key = keys.release(game, releaseId);
-  const object = await context.store.get(key);
-  if (!object) {
-    throw lupError({ code: 'RELEASE_NOT_FOUND', location: { key }, expected: `release ${releaseId} of game ${game}`, actual: 'none', message: `Game "${game}" has no release "${releaseId}"; see \`lup releases\`.` });
+/**
+ * The game's current rules against every manifest a release serves (the release manifest and each
+ * archive's own): the errors, empty when the release may be served today.
+ */
+async function checkCurrentRules(context: PipelineContext, rules: GameRules, release: ReleaseRecord): Promise<LupError[]> {
+  const shas = new Set([release.manifest.sha256]);
+  for (const archive of release.archives) {
+    const receipt = await readArchiveReceipt(context, release.game, archive.sha256);
+    if (receipt) shas.add(receipt.manifest.sha256);
   }
-  return releaseRecordCodec.parse(object.body, { key });
+  const errors: LupError[] = [];
+  for (const sha of shas) {
+    const manifest = await readStoredManifest(context, release.game, sha);
+    errors.push(...validateManifest(manifest, rules.policy, { key: keys.manifest(release.game, sha) }).errors, ...checkPin(rules, manifest));
+  }
+  return errors;
+}
+
+async function flipChecked(context: PipelineContext, rules: GameRules, request: { channel: string; release: ReleaseRecord; requestId: string; cause: 'promote' | 'rollback'; force?: string }): Promise<FlipResponse> {
+  const errors = await checkCurrentRules(context, rules, request.release);
+  if (errors.length > 0 && !request.force) {
+    const [first] = errors;
+    throw lupError({
+      ...first.toJSON(),
+      message: `Release ${request.release.releaseId} does not pass game "${rules.game}"'s current rules (${errors.length} problem(s)); the ${request.cause} was refused: ${first.message} Pass --force with a reason to serve it anyway.`,
+    });
+  }
+  return flipChannel(context, {
+    game: rules.game, channel: request.channel, release: request.release, requestId: request.requestId, cause: request.cause,
+    gcGraceMinutes: gcGraceMinutes(rules), ...(errors.length > 0 && request.force ? { reason: request.force } : {}),
+  });
 }
 
 /** Run one operator action. */
@@ -60,24 +97,23 @@ export async function runControl(context: PipelineContext, request: ControlReque
   if (!resolved.ok) throw resolved.error;
   const rules = resolved.rules;
   if (request.action === 'gc') return { action: 'gc', report: await collectGarbage(context, request.game, request.apply) };
+  const channel = request.action === 'promote' ? request.to : request.channel;
+  for (const c of request.action === 'promote' ? [request.from, request.to] : [request.channel]) {
+    const error = checkChannel(rules, c);
+    if (error) throw error;
+  }
+  // A retried request must not apply twice (a second rollback would go further back).
+  const landed = await findLandedFlip(context, request.game, channel, request.requestId);
+  if (landed) {
+    await completeFlip(context, request.game, channel);
+    return { action: request.action, flip: landed };
+  }
   if (request.action === 'promote') {
-    for (const channel of [request.from, request.to]) {
-      const error = checkChannel(rules, channel);
-      if (error) throw error;
-    }
     const source = await readPointer(context, request.game, request.from);
     const release = await readRelease(context, request.game, source.releaseId);
-    const flip = await flipChannel(context, { game: request.game, channel: request.to, release, requestId: request.requestId, cause: 'promote' });
-    return { action: 'promote', flip };
+    return { action: 'promote', flip: await flipChecked(context, rules, { channel, release, requestId: request.requestId, cause: 'promote', force: request.force }) };
   }
-  const channelError = checkChannel(rules, request.channel);
-  if (channelError) throw channelError;
   const pointer = await readPointer(context, request.game, request.channel);
-  // A retried rollback must not roll back twice: if its id is in the history, it was applied.
-  if (pointer.history.some((h) => h.requestId === request.requestId)) {
-    const release = await readRelease(context, request.game, pointer.releaseId);
-    return { action: 'rollback', flip: await flipChannel(context, { game: request.game, channel: request.channel, release, requestId: request.requestId, cause: 'rollback' }) };
-  }
   const targetId = request.toRelease ?? previousRelease(pointer);
   if (!targetId) {
     throw lupError({
@@ -87,8 +123,7 @@ export async function runControl(context: PipelineContext, request: ControlReque
     });
   }
   const release = await readRelease(context, request.game, targetId);
-  const flip = await flipChannel(context, { game: request.game, channel: request.channel, release, requestId: request.requestId, cause: 'rollback' });
-  return { action: 'rollback', flip };
+  return { action: 'rollback', flip: await flipChecked(context, rules, { channel, release, requestId: request.requestId, cause: 'rollback', force: request.force }) };
 }
 
 /**
@@ -109,101 +144,4 @@ export function previousRelease(pointer: Pick<ChannelPointer, 'releaseId' | 'his
     if (entry.releaseId !== pointer.releaseId && !fled.has(entry.releaseId)) return entry.releaseId;
   }
   return undefined;
-}
-
-/**
- * Garbage collection of `content/<game>/`: deletes what no retained release references and what is
- * older than the retention age. It refuses (deleting nothing) when any reference cannot be read,
- * because a missed reference would delete content a live game downloads.
- */
-async function collectGarbage(context: PipelineContext, game: string, apply: boolean): Promise<GcReport> {
-  const resolved = await resolveGame(context, game);
-  const retention = resolved.ok && resolved.rules.config ? resolved.rules.config.retention : { releasesPerChannel: 10, minAgeDays: 7 };
-  const now = context.clock.now().getTime();
-  const minAgeMs = retention.minAgeDays * 86_400_000;
-  const referenced = new Set<string>();
-  const retained = new Set<string>();
-  const pointers = (await context.store.list(keys.channelsPrefix(game))).filter((o) => o.key.endsWith('.json'));
-  for (const p of pointers) {
-    const channel = p.key.slice(keys.channelsPrefix(game).length, -'.json'.length);
-    const pointer = await readPointer(context, game, channel);
-    const history = await context.store.list(keys.historyPrefix(game, channel));
-    const ids: string[] = [pointer.releaseId];
-    const historyDocs = await Promise.all(history.slice(-retention.releasesPerChannel * 4).map((h) => readJson<FlipEntry>(context.store, h.key)));
-    for (const doc of historyDocs.reverse()) {
-      if (!doc) throw incomplete(`history record of ${channel} vanished while reading`);
-      if (!ids.includes(doc.value.releaseId)) ids.push(doc.value.releaseId);
-    }
-    pointer.history.forEach((h) => { if (!ids.includes(h.releaseId)) ids.push(h.releaseId); });
-    ids.slice(0, Math.max(1, retention.releasesPerChannel)).forEach((id) => retained.add(id));
-  }
-  // Releases younger than the retention age are kept too (a promote may still want them).
-  for (const r of await context.store.list(keys.releasesPrefix(game))) {
-    if (r.key.includes('/history/')) continue;
-    if (r.lastModified && now - r.lastModified.getTime() < minAgeMs) retained.add(r.key.slice(keys.releasesPrefix(game).length, -'.json'.length));
-  }
-  for (const id of retained) {
-    let release: ReleaseRecord;
-    try {
-      release = await readRelease(context, game, id);
-    } catch (cause) {
-      throw incomplete(`release ${id} is referenced but cannot be read`, cause);
-    }
-    referenced.add(release.manifest.path);
-    release.archives.forEach((a) => referenced.add(a.path));
-    const manifest = await context.store.get(release.manifest.path);
-    if (!manifest) throw incomplete(`manifest ${release.manifest.path} of release ${id} is missing`);
-    if (release.kind === 'loose') {
-      for (const entry of decodeManifest(manifest.body).resources) {
-        if (isExcluded(entry)) referenced.add(keys.resource(game, entry.hash));
-      }
-    }
-  }
-  const content = await context.store.list(keys.contentPrefix(game));
-  // A release may have gone live while gc was reading: whatever the pointers name now is kept too.
-  for (const p of await context.store.list(keys.channelsPrefix(game))) {
-    if (!p.key.endsWith('.json')) continue;
-    const pointer = await readPointer(context, game, p.key.slice(keys.channelsPrefix(game).length, -'.json'.length));
-    referenced.add(pointer.manifest.path);
-    pointer.archives.forEach((a) => referenced.add(a.path));
-    if (!retained.has(pointer.releaseId)) {
-      const release = await readRelease(context, game, pointer.releaseId);
-      release.resources.forEach((d) => referenced.add(keys.resource(game, d)));
-    }
-  }
-  const unreferenced = content
-    .filter((o) => !referenced.has(o.key))
-    // An object whose age is unknown is kept: deleting is the one mistake gc cannot undo.
-    .filter((o) => o.lastModified !== undefined && now - o.lastModified.getTime() >= minAgeMs)
-    .map((o) => ({ key: o.key, sizeBytes: o.sizeBytes }));
-  if (apply) {
-    for (const o of unreferenced) {
-      // Content first, then its receipt: a crash in between leaves a receipt the release step
-      // ignores (it checks the content too), never content without its proof.
-      await context.store.delete(o.key);
-      for (const receipt of await receiptsOf(context, game, o.key)) await context.store.delete(receipt);
-    }
-  }
-  return {
-    game, applied: apply, scanned: content.length, referenced: referenced.size, unreferenced,
-    reclaimableBytes: unreferenced.reduce((n, o) => n + o.sizeBytes, 0), retainedReleases: [...retained],
-  };
-}
-
-/** The receipt keys of a content key: an archive's or manifest's receipt, a resource's header receipts. */
-async function receiptsOf(context: PipelineContext, game: string, contentKey: string): Promise<string[]> {
-  const archive = /\/archives\/([0-9a-f]{64})\.zip$/.exec(contentKey);
-  if (archive) return [keys.archiveReceipt(game, archive[1])];
-  const manifest = /\/manifests\/([0-9a-f]{64})\.dmanifest$/.exec(contentKey);
-  if (manifest) return [keys.manifestReceipt(game, manifest[1])];
-  const resource = /\/resources\/([0-9a-f]+)$/.exec(contentKey);
-  if (!resource) return [];
-  return (await context.store.list(`${keys.headerReceiptsPrefix(game)}${resource[1]}.`)).map((o) => o.key);
-}
-
-function incomplete(what: string, cause?: unknown) {
-  return lupError({
-    code: 'GC_INCOMPLETE_VIEW', expected: 'every reference readable', actual: what,
-    message: `Garbage collection refused to delete anything: ${what}. Fix or restore it, then run gc again.`,
-  }, cause);
 }

@@ -6,20 +6,26 @@
  * the race re-reads and builds its pointer again from the fresh state, so concurrent releases,
  * promotions and rollbacks are serialised and none is lost: each gets its own sequence number.
  *
- * Invariant I3 too: a flip carries a request id, and the pointer remembers the last flips' ids. A
- * retried flip (duplicate event, crash after the PUT, Lambda retry) that finds its id in the history
- * does not flip again — it only redoes the idempotent follow-ups: the history record, the stable
- * manifest beside the pointer, and the CDN invalidation (whose failure fails the step, so Lambda
- * retries it; it is never ignored).
+ * Invariant I5 (no flip applied twice): before each PUT the request's flip record names the sequence
+ * it targets, and after the PUT it says applied (`flip-record.ts`). A retried flip — a duplicate
+ * event, a crash after the PUT, a Lambda retry, the sweeper an hour later — reads the record first
+ * and only redoes the idempotent follow-ups: the history record, the stable manifest beside the
+ * pointer, and the CDN invalidation (whose failure fails the step, so it is retried; never ignored).
+ *
+ * Invariant I1 (no pointer to missing content): before the PUT the flip claims every object the
+ * release serves from garbage collection (`gc-marks.ts`) and checks that each exists.
  */
 import { CHANNEL_CACHE } from '../../http-policy';
 import { hashHex } from '../format/digest';
-import { lupError } from '../errors';
+import { isLupError, lupError } from '../errors';
 import { keys } from '../keys';
-import { type ReleaseRecord } from '../documents/release-record';
-import { POINTER_HISTORY_LENGTH, POINTER_SCHEMA_VERSION, pointerCodec, type ChannelPointer, type FlipCause } from '../documents/pointer';
+import type { ReleaseRecord } from '../documents/release-record';
+import { POINTER_HISTORY_LENGTH, POINTER_SCHEMA_VERSION, pointerCodec, type ChannelPointer, type FlipCause, type FlipEntry } from '../documents/pointer';
 import { cdnUrl, log, type PipelineContext } from './context';
-import { createJson, readJson, updateJson } from './documents';
+import { createJson, readJson } from './documents';
+import { flipLanded, readFlipRecord, writeFlipRecord, type FlipRecord } from './flip-record';
+import { claimContent } from './gc-marks';
+import { releaseContentKeys } from './gc';
 
 /** A request to point a channel at a release. */
 export interface FlipRequest {
@@ -28,27 +34,30 @@ export interface FlipRequest {
   readonly release: ReleaseRecord;
   readonly requestId: string;
   readonly cause: FlipCause;
+  /** Why the game's current rules were overridden (`--force`); recorded in the history. */
+  readonly reason?: string;
+  /** Minutes gc waits between marking and deleting (the claim must be fresh within half of it). */
+  readonly gcGraceMinutes: number;
 }
 
 /** The outcome of a flip. */
 export interface FlipResponse {
+  /** The pointer as this flip left it (or found it, for a retry). */
   readonly pointer: ChannelPointer;
   /** False when the flip had already been applied (a retry). */
   readonly applied: boolean;
+  /** The sequence this request's flip holds. */
+  readonly sequence: number;
 }
 
-/**
- * Refuse to point a channel at a release whose content is gone (garbage-collected since, for a
- * promote or rollback to an old release). Releases were checked completely when assembled, so for
- * them only the manifest and archives are looked at again.
- */
-async function assertServable(context: PipelineContext, release: ReleaseRecord, checkResources: boolean): Promise<void> {
+/** Refuse to point a channel at a release whose content is not all there (garbage-collected since). */
+async function assertServable(context: PipelineContext, release: ReleaseRecord): Promise<void> {
   const paths = [release.manifest.path, ...release.archives.map((a) => a.path)];
   const heads = await Promise.all(paths.map((p) => context.store.head(p)));
   const missing = paths.filter((_, i) => !heads[i]);
-  if (checkResources && release.resources.length > 0) {
+  if (release.resources.length > 0) {
     const listed = new Set((await context.store.list(release.resourcesBase.path)).map((o) => o.key));
-    missing.push(...release.resources.map((d) => `${release.resourcesBase.path}${d}`).filter((k) => !listed.has(k)));
+    missing.push(...release.resources.map((d) => keys.resource(release.game, d)).filter((k) => !listed.has(k)));
   }
   if (missing.length > 0) {
     throw lupError({
@@ -59,45 +68,112 @@ async function assertServable(context: PipelineContext, release: ReleaseRecord, 
   }
 }
 
-/** Move the channel pointer to the release (compare-and-swap), then run the follow-ups. */
-export async function flipChannel(context: PipelineContext, request: FlipRequest): Promise<FlipResponse> {
+function nextPointer(context: PipelineContext, request: FlipRequest, current: ChannelPointer | undefined): ChannelPointer {
+  const { game, channel, release, requestId, cause, reason } = request;
+  const sequence = (current?.sequence ?? 0) + 1;
+  const at = context.clock.now().toISOString();
+  const stablePath = keys.stableManifest(game, channel);
+  const entry: FlipEntry = { sequence, releaseId: release.releaseId, requestId, cause, at, ...(reason ? { reason } : {}) };
+  return {
+    schemaVersion: POINTER_SCHEMA_VERSION,
+    game,
+    channel,
+    sequence,
+    releaseId: release.releaseId,
+    cause,
+    publishedAt: at,
+    manifest: release.manifest,
+    stableManifest: { path: stablePath, url: cdnUrl(context, stablePath) },
+    archives: release.archives,
+    resourcesBase: release.resourcesBase,
+    engineVersions: release.engineVersions,
+    history: [entry, ...(current?.history ?? [])].slice(0, POINTER_HISTORY_LENGTH),
+  };
+}
+
+/**
+ * The flip of a request that already landed on the channel (a retry), from its flip record or,
+ * for flips made before flip records existed, the pointer's history; `undefined` when it did not.
+ */
+export async function findLandedFlip(context: PipelineContext, game: string, channel: string, requestId: string): Promise<FlipResponse | undefined> {
+  const [record, current] = await Promise.all([
+    readFlipRecord(context, game, channel, requestId),
+    readJson(context.store, keys.pointer(game, channel), pointerCodec),
+  ]);
+  const pointer = current?.value;
+  if (record && (await flipLanded(context, record, pointer))) {
+    if (record.state === 'pending') await writeFlipRecord(context, { ...record, state: 'applied' });
+    return { pointer: pointer as ChannelPointer, applied: false, sequence: record.sequence };
+  }
+  const inHistory = pointer?.history.find((h) => h.requestId === requestId);
+  return inHistory && pointer ? { pointer, applied: false, sequence: inHistory.sequence } : undefined;
+}
+
+/** Attempts of the pointer compare-and-swap before giving up loudly. */
+const FLIP_ATTEMPTS = 12;
+
+/**
+ * Move the pointer (compare-and-swap) unless this request's flip already landed. Does not run the
+ * follow-ups: call {@link completeFlip} next (after recording the outcome, so that a failing
+ * follow-up cannot leave an upload looking unreleased).
+ */
+export async function applyFlip(context: PipelineContext, request: FlipRequest): Promise<FlipResponse> {
   const { game, channel, release, requestId, cause } = request;
   const pointerKey = keys.pointer(game, channel);
-  await assertServable(context, release, cause !== 'release');
-  const result = await updateJson<ChannelPointer>(
-    context.store,
-    pointerKey,
-    (current) => {
-      if (current?.history.some((h) => h.requestId === requestId)) return undefined;
-      const sequence = (current?.sequence ?? 0) + 1;
-      const at = context.clock.now().toISOString();
-      const stablePath = keys.stableManifest(game, channel);
-      return {
-        schemaVersion: POINTER_SCHEMA_VERSION,
-        game,
-        channel,
-        sequence,
-        releaseId: release.releaseId,
-        cause,
-        publishedAt: at,
-        manifest: release.manifest,
-        stableManifest: { path: stablePath, url: cdnUrl(context, stablePath) },
-        archives: release.archives,
-        resourcesBase: release.resourcesBase,
-        engineVersions: release.engineVersions,
-        history: [{ sequence, releaseId: release.releaseId, requestId, cause, at }, ...(current?.history ?? [])].slice(0, POINTER_HISTORY_LENGTH),
-      };
-    },
-    { cacheControl: CHANNEL_CACHE.cacheControl },
-    pointerCodec,
-  );
-  const pointer = result.value as ChannelPointer;
-  const applied = result.changed;
-  if (applied) log(context, { level: 'info', step: 'flip', game, message: `${channel} -> ${release.releaseId} (sequence ${pointer.sequence}, ${cause})` });
+  const readCurrent = async () => readJson(context.store, pointerKey, pointerCodec);
+  const landedBefore = await findLandedFlip(context, game, channel, requestId);
+  if (landedBefore) return landedBefore;
+  const graceMs = request.gcGraceMinutes * 60_000;
+  let claimedAt = await claimContent(context, game, releaseContentKeys(release));
+  await assertServable(context, release);
+  for (let attempt = 1; attempt <= FLIP_ATTEMPTS; attempt++) {
+    const current = await readCurrent();
+    const landed = current?.value.history.find((h) => h.requestId === requestId);
+    if (landed) return { pointer: current!.value, applied: false, sequence: landed.sequence };
+    if (context.clock.now().getTime() - claimedAt.getTime() > graceMs / 2) claimedAt = await claimContent(context, game, releaseContentKeys(release));
+    const next = nextPointer(context, request, current?.value);
+    const record: FlipRecord = {
+      schemaVersion: 1, game, channel, requestId, releaseId: release.releaseId, cause, state: 'pending', sequence: next.sequence, at: next.publishedAt,
+    };
+    await writeFlipRecord(context, record);
+    try {
+      await context.store.put(pointerKey, pointerCodec.encode(next), {
+        contentType: 'application/json', cacheControl: CHANNEL_CACHE.cacheControl,
+        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+      });
+    } catch (error) {
+      if (!(isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      continue;
+    }
+    await writeFlipRecord(context, { ...record, state: 'applied' });
+    log(context, { level: 'info', step: 'flip', game, message: `${channel} -> ${release.releaseId} (sequence ${next.sequence}, ${cause})` });
+    return { pointer: next, applied: true, sequence: next.sequence };
+  }
+  throw lupError({
+    code: 'CHANNEL_CONFLICT', location: { key: pointerKey },
+    expected: `a successful compare-and-swap within ${FLIP_ATTEMPTS} attempts`, actual: `${FLIP_ATTEMPTS} lost races`,
+    message: `${pointerKey} kept changing under concurrent writers; the flip was not applied. Retry it.`,
+  });
+}
+
+/**
+ * The idempotent follow-ups of a flip, for the channel as it is now: history records, the stable
+ * manifest beside the pointer, the CDN invalidation. Safe to repeat; a failure is thrown (retried).
+ */
+export async function completeFlip(context: PipelineContext, game: string, channel: string): Promise<void> {
+  const pointer = (await readJson(context.store, keys.pointer(game, channel), pointerCodec))?.value;
+  if (!pointer) return;
   await recordHistory(context, pointer);
   await syncStableManifest(context, game, channel);
-  await context.cdn.invalidate([`/${pointerKey}`, `/${keys.stableManifest(game, channel)}`], `${game}-${channel}-${pointer.sequence}`);
-  return { pointer, applied };
+  await context.cdn.invalidate([`/${keys.pointer(game, channel)}`, `/${keys.stableManifest(game, channel)}`], `${game}-${channel}-${pointer.sequence}`);
+}
+
+/** Move the pointer to the release (compare-and-swap), then run the follow-ups. */
+export async function flipChannel(context: PipelineContext, request: FlipRequest): Promise<FlipResponse> {
+  const response = await applyFlip(context, request);
+  await completeFlip(context, request.game, request.channel);
+  return response;
 }
 
 /** Write the create-only history records of every flip the pointer remembers and the bucket lacks. */
@@ -110,14 +186,18 @@ async function recordHistory(context: PipelineContext, pointer: ChannelPointer):
   }
 }
 
+/** Attempts to make the stable manifest match the pointer while flips race. */
+const STABLE_SYNC_ATTEMPTS = 8;
+
 /**
  * Copy the current release's manifest to the stable path beside the pointer. Two flips racing may
- * write in either order, so after writing, re-read the pointer and repeat until the copy matches it.
+ * write in either order, so after writing, re-read the pointer and repeat until the copy matches it;
+ * if it never settles, fail (the step is retried) rather than leave the copy behind the pointer.
  * The copy is compared by its bytes' SHA-256 (ETags of copies are not comparable on every S3).
  */
 async function syncStableManifest(context: PipelineContext, game: string, channel: string): Promise<void> {
   const target = keys.stableManifest(game, channel);
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 0; attempt < STABLE_SYNC_ATTEMPTS; attempt++) {
     const pointer = (await readJson(context.store, keys.pointer(game, channel), pointerCodec))?.value;
     if (!pointer) return;
     const existing = await context.store.get(target);
@@ -128,4 +208,8 @@ async function syncStableManifest(context: PipelineContext, game: string, channe
     }
     await context.store.put(target, source.body, { cacheControl: CHANNEL_CACHE.cacheControl, contentType: 'application/octet-stream' });
   }
+  throw lupError({
+    code: 'CHANNEL_CONFLICT', location: { key: target }, expected: `the manifest of the live release within ${STABLE_SYNC_ATTEMPTS} attempts`, actual: 'flips kept racing',
+    message: `The stable manifest beside ${keys.pointer(game, channel)} could not be brought up to date; the step is retried.`,
+  });
 }

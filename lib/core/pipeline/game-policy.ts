@@ -2,9 +2,9 @@
  * Which rules a game's content must pass: from the studio configuration, or, in development mode
  * (no configuration), from what the game's first release pinned.
  */
-import { findGame, type GameConfig } from '../config';
+import { DEFAULT_RETENTION, findGame, type GameConfig } from '../config';
 import { sha1OfText } from '../format/digest';
-import { lupError, type LupError } from '../errors';
+import { isLupError, lupError, type LupError } from '../errors';
 import { isValidId, keys } from '../keys';
 import type { Manifest } from '../format/manifest';
 import { parsePublicKey } from '../config';
@@ -141,12 +141,43 @@ export function checkPin(rules: GameRules, manifest: Manifest): LupError[] {
 }
 
 /**
+ * Development mode: check a public key a release request asks to pin. It must be readable and must
+ * verify the manifest's signature: a key pinned blindly would brick the game (every later manifest
+ * refused, or every step failing on an unreadable key).
+ */
+export function checkKeyToPin(manifest: Manifest, publicKey: string): LupError[] {
+  let key;
+  try {
+    key = parsePublicKey(publicKey, 'publicKey');
+  } catch (error) {
+    if (isLupError(error)) return [error];
+    throw error;
+  }
+  const verdict = checkManifestSignature(manifest, key);
+  if (verdict === 'valid') return [];
+  return [lupError({
+    code: verdict === 'missing' ? 'SIGNATURE_MISSING' : 'SIGNATURE_INVALID', location: { field: 'publicKey' },
+    expected: 'a manifest signed with the public key the release request pins', actual: verdict === 'missing' ? 'an unsigned manifest' : 'a signature this key does not verify',
+    message: 'The release asks to pin a public key that did not sign its manifest; pass the key of the private key bob signed with (lup publish --public-key).',
+  })];
+}
+
+/** Minutes garbage collection waits between marking and deleting, for this game. */
+export function gcGraceMinutes(rules: GameRules): number {
+  return rules.config?.retention.gcGraceMinutes ?? DEFAULT_RETENTION.gcGraceMinutes;
+}
+
+/**
  * Development mode: pin the game at its first release (a no-op when pinned or configured). Two
  * first releases may race: the pin is create-only, so the loser reads the winner's pin and is
  * checked against it. Returns the pin's verdict on this manifest.
  */
 export async function pinGame(context: PipelineContext, rules: GameRules, manifest: Manifest, releaseId: string, publicKey?: string): Promise<LupError[]> {
   if (rules.config || rules.pin) return [];
+  if (publicKey !== undefined) {
+    const keyErrors = checkKeyToPin(manifest, publicKey);
+    if (keyErrors.length > 0) return keyErrors;
+  }
   const pin: GamePin = {
     schemaVersion: 1, projectIdentifier: manifest.projectIdentifier, publicKey, pinnedAt: context.clock.now().toISOString(), releaseId,
   };

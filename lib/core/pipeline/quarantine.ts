@@ -26,8 +26,10 @@ export async function quarantine(
     schemaVersion: 1, game, upload, name, stagedKey: key, step, at: context.clock.now().toISOString(),
     errors: errors.map((e) => e.toJSON()),
   });
-  // The editor reuses one upload folder for every publish: its status stays open for the next one.
-  await updateStatus(context, game, upload, { state: upload === EDITOR_UPLOAD ? undefined : 'refused', message: `${name} refused by the ${step} step`, errors });
+  // The editor reuses one folder for every build and bad objects there belong to no build: the
+  // reason beside each quarantined object is their record (one shared status document would be
+  // rewritten by every refusal, and a thousand bad objects would fight over it).
+  if (upload !== EDITOR_UPLOAD) await updateStatus(context, game, upload, { state: 'refused', message: `${name} refused by the ${step} step`, errors });
   if (source) await context.store.delete(key);
   await discardReleaseRequest(context, game, upload);
   for (const error of errors.slice(0, 5)) {

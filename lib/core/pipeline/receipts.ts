@@ -58,23 +58,28 @@ export async function readArchiveReceipt(context: PipelineContext, game: string,
   return (await readJson<ArchiveReceipt>(context.store, keys.archiveReceipt(game, sha256)))?.value;
 }
 
+/** True when the bytes are still stored: released under content/, or waiting in the private area. */
+async function stored(context: PipelineContext, released: string, waiting: string): Promise<boolean> {
+  return (await context.store.head(released)) !== undefined || (await context.store.head(waiting)) !== undefined;
+}
+
 /**
- * A verified archive that is still served: its receipt, its archive and its manifest under
- * content/. Garbage collection deletes content before receipts, so a receipt alone is not enough.
+ * A verified archive whose bytes are still stored (released or waiting), with its manifest. Garbage
+ * collection deletes content before receipts, so a receipt alone is not enough.
  */
 export async function verifiedArchive(context: PipelineContext, game: string, sha256: string): Promise<ArchiveReceipt | undefined> {
   const receipt = await readArchiveReceipt(context, game, sha256);
   if (!receipt) return undefined;
   const [archive, manifest] = await Promise.all([
-    context.store.head(keys.archive(game, sha256)),
-    context.store.head(keys.manifest(game, receipt.manifest.sha256)),
+    stored(context, keys.archive(game, sha256), keys.verifiedArchive(game, sha256)),
+    stored(context, keys.manifest(game, receipt.manifest.sha256), keys.verifiedManifest(game, receipt.manifest.sha256)),
   ]);
   return archive && manifest ? receipt : undefined;
 }
 
-/** A verified manifest that is still under content/ (see {@link verifiedArchive}). */
+/** A verified manifest whose bytes are still stored (see {@link verifiedArchive}). */
 export async function verifiedManifest(context: PipelineContext, game: string, sha256: string): Promise<ManifestReceipt | undefined> {
   const receipt = await readManifestReceipt(context, game, sha256);
   if (!receipt) return undefined;
-  return (await context.store.head(keys.manifest(game, sha256))) ? receipt : undefined;
+  return (await stored(context, keys.manifest(game, sha256), keys.verifiedManifest(game, sha256))) ? receipt : undefined;
 }

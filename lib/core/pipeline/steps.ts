@@ -1,60 +1,60 @@
 /**
  * The four pipeline steps, one per kind of staged object. Each is idempotent (I3): a duplicate or
- * retried event finds its work done (the staged object gone, the content present, a receipt
+ * retried event finds its work done (the staged object gone, the verified copy present, a receipt
  * written) and only repeats the release attempt, which is itself idempotent.
+ *
+ * What a step verifies goes to the private area of verified content (`state/<game>/_verified/`),
+ * never to `content/`: only a release being made live copies content there (publish-release.ts).
  */
 import pLimit from 'p-limit';
-import { CONTENT_CACHE } from '../../http-policy';
 import { routeFor } from '../../routes';
 import { algorithmForHexName, createHasher, toHex } from '../format/digest';
-import { isLupError, lupError, type LupError } from '../errors';
-import { EDITOR_UPLOAD, keys, parseStagedKey, type StagedKey } from '../keys';
-import { MAX_MANIFEST_BYTES, decodeManifest } from '../format/manifest-codec';
-import { RESOURCE_HEADER_BYTES, ResourceDigester } from '../format/resource-header';
+import { lupError, type LupError } from '../errors';
+import { EDITOR_UPLOAD, isReservedUploadId, keys, parseStagedKey, type StagedKey } from '../keys';
+import { MAX_MANIFEST_BYTES } from '../format/manifest-codec';
+import { ResourceDigester } from '../format/resource-header';
 import { checkResourceIdentity, resourceNameError } from '../format/validate-content';
-import { validateManifest } from '../format/validate-manifest';
+import { decodeCheckedManifest } from '../format/validate-manifest';
 import { verifyArchive } from '../format/verify-archive';
 import { log, type PipelineContext } from './context';
-import { createJson, updateJson } from './documents';
+import { updateJson } from './documents';
 import { checkGameKnown, checkPin, resolveGame, type GameRules } from './game-policy';
 import { quarantine } from './quarantine';
 import { manifestReceiptOf, writeArchiveReceipt, writeManifestReceipt } from './receipts';
 import { editorReleaseId, tryRelease, type EditorCandidate, type ReleaseAttempt } from './release';
 import { readStatus, updateStatus } from './status';
-import { STATUS_SCHEMA_VERSION, uploadStatusCodec, type UploadStatus } from '../documents/upload-status';
+import { copyOnce, putOnce } from './verified';
 
 type Staged = StagedKey & { key: string };
 
 function staged(context: PipelineContext, key: string, step: string): Staged | undefined {
   const parsed = parseStagedKey(key);
-  if (!parsed) log(context, { level: 'warn', step, key, message: 'ignored: not a staging/<game>/<upload>/<name> key' });
-  return parsed ? { ...parsed, key } : undefined;
-}
-
-/** Copy verified staged bytes to their content key, create-only; an existing copy is the same bytes. */
-async function publishContent(context: PipelineContext, from: string, etag: string, to: string, contentType: string): Promise<boolean> {
-  try {
-    await context.store.copy(from, to, { sourceIfMatch: etag, ifNoneMatch: '*', cacheControl: CONTENT_CACHE.cacheControl, contentType });
-    return true;
-  } catch (error) {
-    // Content is addressed by digest: if it exists, it was verified by an earlier event.
-    if (isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED' && (await context.store.head(to))) return false;
-    throw error;
+  if (!parsed) {
+    log(context, { level: 'warn', step, key, message: 'ignored: not a staging/<game>/<upload>/<name> key' });
+    return undefined;
   }
+  // `editor-…` names the editor's per-build statuses: an upload of that name would write into them.
+  if (parsed.upload !== EDITOR_UPLOAD && isReservedUploadId(parsed.upload)) {
+    log(context, { level: 'warn', step, key, message: `ignored: upload ids starting with "${EDITOR_UPLOAD}-" are reserved for the Defold editor's builds` });
+    return undefined;
+  }
+  return { ...parsed, key };
 }
 
 /** Resources up to this size are verified and written from memory; larger ones are copied. */
 export const MAX_BUFFERED_RESOURCE_BYTES = 8 * 1024 * 1024;
+/** The largest loose resource accepted (far above any texture or sound a game streams). */
+export const MAX_RESOURCE_BYTES = 1024 * 1024 * 1024;
+/** The largest archive accepted: S3 copies at most 5 GiB in one request, and verified archives are copied. */
+export const MAX_ARCHIVE_BYTES = 5 * 1024 * 1024 * 1024;
 
-/** Write verified bytes to their content key, create-only; false when the key already existed. */
-async function putContent(context: PipelineContext, to: string, body: Uint8Array, contentType: string): Promise<boolean> {
-  try {
-    await context.store.put(to, body, { ifNoneMatch: '*', cacheControl: CONTENT_CACHE.cacheControl, contentType });
-    return true;
-  } catch (error) {
-    if (!(isLupError(error) && error.code === 'STORE_PRECONDITION_FAILED')) throw error;
-    return false;
-  }
+function tooLarge(code: 'RESOURCE_TOO_LARGE' | 'ARCHIVE_TOO_LARGE', key: string, sizeBytes: number, maxBytes: number): LupError {
+  return lupError({
+    code, location: { key }, expected: `at most ${maxBytes} bytes`, actual: `${sizeBytes} bytes`,
+    message: code === 'ARCHIVE_TOO_LARGE'
+      ? 'The archive is larger than the pipeline can verify and copy (5 GiB, the S3 single-copy limit); split the content into several archives.'
+      : 'The resource is larger than any LiveUpdate resource the pipeline accepts (1 GiB); it was refused unread.',
+  });
 }
 
 /**
@@ -81,7 +81,6 @@ export async function onResourceArrived(context: PipelineContext, key: string): 
   if (!s) return;
   const unknownGame = checkGameKnown(context, s.game);
   if (unknownGame) return quarantine(context, s, [unknownGame], 'resource');
-  const target = keys.resource(s.game, s.name);
   const algorithm = algorithmForHexName(s.name);
   if (!algorithm) return quarantine(context, s, [resourceNameError(s.name, { key })], 'resource');
   const object = await context.store.getStream(key);
@@ -90,8 +89,12 @@ export async function onResourceArrived(context: PipelineContext, key: string): 
     await releaseAfterLoose(context, s.game, s.upload);
     return;
   }
+  if (object.info.sizeBytes > MAX_RESOURCE_BYTES) {
+    (object.body as { destroy?: () => void }).destroy?.();
+    return quarantine(context, s, [tooLarge('RESOURCE_TOO_LARGE', key, object.info.sizeBytes, MAX_RESOURCE_BYTES)], 'resource');
+  }
   const digester = new ResourceDigester(algorithm);
-  // Small resources (nearly all) are kept while hashing and written from memory: the bytes served
+  // Small resources (nearly all) are kept while hashing and written from memory: the bytes stored
   // are then exactly the bytes verified, in one request. Large ones are copied server-side, pinned
   // to the verified version by the source ETag.
   const chunks: Uint8Array[] = [];
@@ -106,15 +109,10 @@ export async function onResourceArrived(context: PipelineContext, key: string): 
   const { header, digest, payloadSizeBytes } = digester.finish();
   const error = checkResourceIdentity({ name: s.name, digest, header, payloadSizeBytes, location: { key } });
   if (error) return quarantine(context, s, [error], 'resource');
-  const stored = buffered <= MAX_BUFFERED_RESOURCE_BYTES
-    ? await putContent(context, target, Buffer.concat(chunks), 'application/octet-stream')
-    : await publishContent(context, key, object.info.etag, target, 'application/octet-stream');
-  // The header receipt describes the bytes under content/: ours when we stored them, else the
-  // stored object's own (the same digest stored earlier, maybe with another header).
-  const storedHeader = stored ? { bytes: header, sizeBytes: payloadSizeBytes + RESOURCE_HEADER_BYTES } : await context.store.readPrefix(target, RESOURCE_HEADER_BYTES);
-  if (storedHeader) {
-    await context.store.put(keys.headerReceipt(s.game, s.name, toHex(storedHeader.bytes), storedHeader.sizeBytes - RESOURCE_HEADER_BYTES), new Uint8Array(0));
-  }
+  // Each header variant of a payload waits under its own key: the release takes the one its manifest names.
+  const target = keys.verifiedResource(s.game, s.name, toHex(header));
+  if (buffered <= MAX_BUFFERED_RESOURCE_BYTES) await putOnce(context, target, Buffer.concat(chunks), 'application/octet-stream');
+  else await copyOnce(context, key, target, { sourceEtag: object.info.etag, contentType: 'application/octet-stream', served: false });
   await context.store.delete(key);
   await releaseAfterLoose(context, s.game, s.upload);
 }
@@ -129,45 +127,45 @@ async function beginStep(context: PipelineContext, key: string, step: 'manifest'
   return undefined;
 }
 
-/** Step: a manifest arrived (`staging/<game>/<upload>/*.dmanifest`). */
+/** Step: a manifest arrived (`staging/<game>/<upload>/*.dmanifest`, or the editor's `<prefix>/null`). */
 export async function onManifestArrived(context: PipelineContext, key: string): Promise<void> {
   const begun = await beginStep(context, key, 'manifest');
   if (!begun) return;
   const { s, rules } = begun;
+  // One bounded read: the publisher may overwrite the object at any time, so its size is judged
+  // from the very response whose bytes are verified, never from an earlier HEAD.
   const info = await context.store.head(key);
-  if (!info) {
+  const read = info && await context.store.readPrefix(key, MAX_MANIFEST_BYTES + 1);
+  if (!info || !read) {
     await releaseAfterLoose(context, s.game, s.upload);
     return;
   }
-  if (info.sizeBytes > MAX_MANIFEST_BYTES) {
+  // Replaced since the event: the newer object's own event verifies it.
+  if (read.etag !== info.etag) return;
+  if (read.sizeBytes > MAX_MANIFEST_BYTES) {
     return quarantine(context, s, [lupError({
-      code: 'MANIFEST_TOO_LARGE', location: { key }, expected: `at most ${MAX_MANIFEST_BYTES} bytes`, actual: `${info.sizeBytes} bytes`,
+      code: 'MANIFEST_TOO_LARGE', location: { key }, expected: `at most ${MAX_MANIFEST_BYTES} bytes`, actual: `${read.sizeBytes} bytes`,
       message: 'The manifest is larger than any Defold build produces; it is refused unread.',
     })], 'manifest');
   }
-  const object = await context.store.get(key);
-  if (!object) return;
-  let errors: LupError[];
-  let manifest;
-  try {
-    manifest = decodeManifest(object.body, { key });
-    errors = [...validateManifest(manifest, rules.policy, { key }).errors, ...checkPin(rules, manifest)];
-  } catch (error) {
-    if (!isLupError(error)) throw error;
-    errors = [error];
-  }
+  const body = read.bytes;
+  const { manifest, findings } = decodeCheckedManifest(body, rules.policy, { key });
+  const errors: LupError[] = [...findings.errors, ...(manifest ? checkPin(rules, manifest) : [])];
   if (errors.length > 0 || !manifest) return quarantine(context, s, errors, 'manifest');
-  const sha256 = createHasher('sha256').update(object.body).digest('hex');
-  await putContent(context, keys.manifest(s.game, sha256), object.body, 'application/octet-stream');
+  const sha256 = createHasher('sha256').update(body).digest('hex');
+  await putOnce(context, keys.verifiedManifest(s.game, sha256), body, 'application/octet-stream');
   const at = context.clock.now().toISOString();
-  await writeManifestReceipt(context, s.game, manifestReceiptOf(manifest, sha256, object.body.length, at));
+  await writeManifestReceipt(context, s.game, manifestReceiptOf(manifest, sha256, body.length, at));
   if (s.upload === EDITOR_UPLOAD) {
     // A build the sweeper failed (or refused) may be published again from the editor: start afresh.
     const previous = await readStatus(context, s.game, editorReleaseId(sha256));
     if (previous && (previous.state === 'failed' || previous.state === 'refused')) await context.store.delete(keys.status(s.game, editorReleaseId(sha256)));
-    // The editor's manifest that arrived last is what it publishes.
+    // The editor publishes the manifest it wrote last: the newest object wins, whichever step finishes last.
+    const stagedAt = (info.lastModified ?? context.clock.now()).toISOString();
     await updateJson<EditorCandidate>(context.store, keys.editorCandidate(s.game), (current) =>
-      current && current.manifestSha256 === sha256 ? undefined : { schemaVersion: 1, manifestSha256: sha256, at },
+      current && (current.manifestSha256 === sha256 || (current.stagedAt !== undefined && current.stagedAt > stagedAt))
+        ? undefined
+        : { schemaVersion: 1, manifestSha256: sha256, at, stagedAt },
     );
     await updateStatus(context, s.game, editorReleaseId(sha256), { message: 'manifest verified; waiting for its resources' });
   } else {
@@ -175,7 +173,7 @@ export async function onManifestArrived(context: PipelineContext, key: string): 
   }
   // The editor rewrites the same key for every build: delete only the manifest that was verified,
   // not a newer one that landed meanwhile (its own event will process it).
-  if ((await context.store.head(key))?.etag === object.etag) await context.store.delete(key);
+  if ((await context.store.head(key))?.etag === read.etag) await context.store.delete(key);
   await releaseAfterLoose(context, s.game, s.upload);
 }
 
@@ -189,6 +187,9 @@ export async function onArchiveArrived(context: PipelineContext, key: string): P
     await releaseAfter(context, s.game, s.upload);
     return;
   }
+  if (opened.info.sizeBytes > MAX_ARCHIVE_BYTES) {
+    return quarantine(context, s, [tooLarge('ARCHIVE_TOO_LARGE', key, opened.info.sizeBytes, MAX_ARCHIVE_BYTES)], 'archive');
+  }
   // Verify (random access) and hash the whole object (sequential) at the same time.
   const [report, sha256] = await Promise.all([
     verifyArchive(opened.source, { policy: rules.policy, location: { key } }),
@@ -199,8 +200,9 @@ export async function onArchiveArrived(context: PipelineContext, key: string): P
     return quarantine(context, s, errors, 'archive');
   }
   const at = context.clock.now().toISOString();
-  await publishContent(context, key, opened.info.etag, keys.archive(s.game, sha256), 'application/zip');
-  await putContent(context, keys.manifest(s.game, report.manifestSha256), report.manifestBytes, 'application/octet-stream');
+  // The verified bytes wait privately, pinned to the version verified, until a release takes them.
+  await copyOnce(context, key, keys.verifiedArchive(s.game, sha256), { sourceEtag: opened.info.etag, contentType: 'application/zip', served: false });
+  await putOnce(context, keys.verifiedManifest(s.game, report.manifestSha256), report.manifestBytes, 'application/octet-stream');
   const manifestReceipt = manifestReceiptOf(report.manifest, report.manifestSha256, report.manifestBytes.length, at);
   await writeManifestReceipt(context, s.game, manifestReceipt);
   await writeArchiveReceipt(context, s.game, {
@@ -226,10 +228,7 @@ export async function onReleaseRequested(context: PipelineContext, key: string):
     log(context, { level: 'warn', step: 'release', key, message: 'ignored: the editor folder releases automatically' });
     return;
   }
-  await createJson<UploadStatus>(context.store, keys.status(s.game, s.upload), {
-    schemaVersion: STATUS_SCHEMA_VERSION, game: s.game, upload: s.upload, state: 'pending', errors: [], events: [],
-    createdAt: context.clock.now().toISOString(), updatedAt: context.clock.now().toISOString(),
-  }, { cacheControl: 'no-store' }, uploadStatusCodec);
+  await updateStatus(context, s.game, s.upload, { message: 'release requested' });
   await completeUpload(context, s.game, s.upload);
 }
 

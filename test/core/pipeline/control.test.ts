@@ -6,7 +6,7 @@ import { createContent } from '../../../lib/factory/content-factory';
 import { zipContent } from '../../../lib/factory/write-content';
 import { hashHex } from '../../../lib/core/format/digest';
 import { keys } from '../../../lib/core/keys';
-import { runControl, type GcReport } from '../../../lib/core/pipeline/control';
+import { parseControlRequest, runControl, type GcReport } from '../../../lib/core/pipeline/control';
 import { RELEASE_REQUEST_SCHEMA_VERSION } from '../../../lib/core/documents/release-request';
 import type { UploadStatus } from '../../../lib/core/documents/upload-status';
 import { PipelineSimulator } from '../../helpers/simulator';
@@ -20,7 +20,7 @@ async function gc(sim: PipelineSimulator, apply: boolean): Promise<GcReport> {
 }
 
 describe(runControl, () => {
-  it('collects a verified archive no release uses, with its receipt, and a later release naming it is refused', async () => {
+  it('collects a verified archive no release uses, with its receipt, one grace period after marking it; a later release naming it is refused', async () => {
     const sim = new PipelineSimulator({ seed: 1 });
     const live = createContent({ seed: 1, resourceCount: 6 });
     const liveZip = await zipContent(live);
@@ -30,25 +30,41 @@ describe(runControl, () => {
     await sim.stage(keys.staged('g', 'u2', 'game.zip'), orphan);
     await sim.drain();
     const orphanSha = hashHex('sha256', orphan);
-    expect(sim.store.bytes(keys.archive('g', orphanSha))).toBeDefined();
+    // Verified, but not servable: it waits in the private area.
+    expect(sim.store.bytes(keys.verifiedArchive('g', orphanSha))).toBeDefined();
+    expect(sim.store.bytes(keys.archive('g', orphanSha))).toBeUndefined();
 
     // Young content is never collected.
     expect((await gc(sim, false)).unreferenced).toEqual([]);
     sim.advance(8 * DAY);
     const dryRun = await gc(sim, false);
     const candidates = dryRun.unreferenced.map((o) => o.key);
-    expect(candidates).toHaveLength(2);
-    expect(candidates).toEqual(expect.arrayContaining([keys.archive('g', orphanSha), expect.stringMatching(/^content\/g\/manifests\//)]));
-    expect(sim.store.bytes(keys.archive('g', orphanSha))).toBeDefined();
+    expect(candidates).toHaveLength(4);
+    expect(candidates).toEqual(expect.arrayContaining([
+      keys.verifiedArchive('g', hashHex('sha256', liveZip)), keys.verifiedArchive('g', orphanSha),
+      expect.stringMatching(/^state\/g\/_verified\/manifests\//),
+    ]));
+    expect(candidates.filter((k) => k.startsWith('state/g/_verified/manifests/'))).toHaveLength(2);
+    expect(sim.store.keys().filter((k) => k.includes('_gc/'))).toEqual([]);
 
-    await gc(sim, true);
-    expect(sim.store.bytes(keys.archive('g', orphanSha))).toBeUndefined();
+    // The first run only marks; nothing is deleted before the grace period has passed.
+    const first = await gc(sim, true);
+    expect(first).toMatchObject({ deleted: [], graceMinutes: 60 });
+    expect(first.marked).toHaveLength(4);
+    expect(sim.store.bytes(keys.verifiedArchive('g', orphanSha))).toBeDefined();
+    sim.advance(30 * 60_000);
+    expect((await gc(sim, true)).deleted).toEqual([]);
+    sim.advance(31 * 60_000);
+    const second = await gc(sim, true);
+    expect(second.deleted).toHaveLength(4);
+    expect(sim.store.bytes(keys.verifiedArchive('g', orphanSha))).toBeUndefined();
     expect(sim.store.bytes(keys.archiveReceipt('g', orphanSha))).toBeUndefined();
-    // The live release is untouched.
+    // The live release is untouched, and so is its receipt (its released copy remains).
     expect(sim.store.bytes(keys.archive('g', hashHex('sha256', liveZip)))).toBeDefined();
+    expect(sim.store.bytes(keys.archiveReceipt('g', hashHex('sha256', liveZip)))).toBeDefined();
     expect(await sim.violations()).toEqual([]);
 
-    // A release request naming the collected archive (the CLI skipped it as "published") is refused.
+    // A release request naming the collected archive is refused.
     await sim.stage(keys.releaseRequest('g', 'u3'), JSON.stringify({
       schemaVersion: RELEASE_REQUEST_SCHEMA_VERSION, game: 'g', upload: 'u3', channel: 'stable', kind: 'archives',
       archives: [{ name: 'game.zip', sha256: orphanSha, sizeBytes: orphan.length, priority: 10 }], requestedAt: new Date().toISOString(),
@@ -66,5 +82,26 @@ describe(runControl, () => {
     await sim.drain();
     await sim.store.delete(keys.release('g', 'u1'));
     await expect(gc(sim, true)).rejects.toMatchObject({ code: 'GC_INCOMPLETE_VIEW' });
+  });
+});
+
+describe(parseControlRequest, () => {
+  it('refuses a toRelease that is not an id, naming the field (it becomes a key)', () => {
+    expect(() => parseControlRequest({ action: 'rollback', game: 'g', channel: 'stable', requestId: 'r1', toRelease: '../../channels/g/stable' }))
+      .toThrow(expect.objectContaining({ code: 'USAGE_INVALID', location: { field: 'toRelease' } }));
+    expect(() => parseControlRequest({ action: 'promote', game: 'g', from: 'beta', to: 'stable', requestId: 'r1', force: '' }))
+      .toThrow(expect.objectContaining({ code: 'USAGE_INVALID', location: { field: 'force' } }));
+    expect(parseControlRequest({ action: 'rollback', game: 'g', channel: 'stable', requestId: 'r1', toRelease: 'build-7', force: 'incident 42' }))
+      .toEqual({ action: 'rollback', game: 'g', channel: 'stable', requestId: 'r1', toRelease: 'build-7', force: 'incident 42' });
+  });
+});
+
+describe('upload ids reserved for the editor', () => {
+  it('are ignored when a publisher stages under them: no status of an editor build is written', async () => {
+    const sim = new PipelineSimulator({ seed: 1 });
+    const content = createContent({ seed: 91, resourceCount: 2 });
+    await sim.stageUpload({ game: 'g', upload: 'editor-0123456789ab', channel: 'stable', content, zip: await zipContent(content) });
+    await sim.drain();
+    expect(sim.store.keys().filter((k) => !k.startsWith('staging/'))).toEqual([]);
   });
 });

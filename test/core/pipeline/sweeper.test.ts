@@ -22,10 +22,10 @@ describe(sweepIncompleteReleases, () => {
 
     // Before the timeout nothing changes.
     sim.advance(30 * 60_000);
-    expect(await sweepIncompleteReleases(sim.context)).toEqual([]);
+    expect((await sweepIncompleteReleases(sim.context)).failed).toEqual([]);
 
     sim.advance(31 * 60_000);
-    expect(await sweepIncompleteReleases(sim.context)).toHaveLength(1);
+    expect((await sweepIncompleteReleases(sim.context)).failed).toHaveLength(1);
     const status = (await sim.json<UploadStatus>(statusKey))!;
     expect(status.state).toBe('failed');
     expect(status.errors.at(-1)).toMatchObject({ code: 'RELEASE_INCOMPLETE' });
@@ -43,7 +43,7 @@ describe(sweepIncompleteReleases, () => {
       schemaVersion: 1, game: 'g', upload: 'u1', state: 'pending', errors: [], events: [], createdAt: sim.context.clock.now().toISOString(), updatedAt: sim.context.clock.now().toISOString(),
     }));
     sim.advance(61 * 60_000);
-    expect(await sweepIncompleteReleases(sim.context)).toEqual([]);
+    expect((await sweepIncompleteReleases(sim.context)).failed).toEqual([]);
     expect((await sim.json<UploadStatus>(keys.status('g', 'u1')))?.state).toBe('live');
     expect(await sim.violations()).toEqual([]);
   });
@@ -54,7 +54,7 @@ describe(sweepIncompleteReleases, () => {
     await sim.stageUpload({ game: 'g', upload: 'u1', channel: 'stable', content });
     await sim.drain();
     sim.advance(24 * 3_600_000);
-    expect(await sweepIncompleteReleases(sim.context)).toEqual([]);
+    expect((await sweepIncompleteReleases(sim.context)).failed).toEqual([]);
     expect((await sim.json<UploadStatus>(keys.status('g', 'u1')))?.state).toBe('live');
   });
 });
