@@ -692,13 +692,21 @@ function Client:_apply(url, p, on_progress, done)
 				on_progress({ archive = a.name, index = index, count = #todo, bytes = bytes, total = total, overall_bytes = overall_bytes + bytes, overall_total = overall_total })
 			end,
 		}, function(_, get_error)
-			if get_error then
+			-- a failed download is deleted and leaves the journal; nothing half-fetched stays behind
+			local function discard()
 				self:_remove(part_path)
+				local kept = {}
+				for _, f in ipairs(state.files) do if f ~= part then kept[#kept + 1] = f end end
+				state.files = kept
+				self:_save_state(state)
+			end
+			if get_error then
+				discard()
 				return done(get_error)
 			end
 			local size, digest = self:_digest(part_path)
 			if size ~= a.size or (digest ~= nil and digest ~= a.sha256) then
-				self:_remove(part_path)
+				discard()
 				local field = size ~= a.size and "sizeBytes" or "sha256"
 				return done(err(C.VERIFY_MISMATCH, "Archive " .. a.name .. " from " .. a.url .. " does not match the pointer; it was deleted and not mounted.", {
 					url = a.url, field = "archives[" .. (index - 1) .. "]." .. field,
@@ -710,7 +718,7 @@ function Client:_apply(url, p, on_progress, done)
 			self:_remove(final_path)
 			local renamed, rename_error = self._os.rename(part_path, final_path)
 			if not renamed then
-				self:_remove(part_path)
+				discard()
 				return done(err(C.INTERNAL, "Could not move the verified archive into place.", { url = a.url, actual = tostring(rename_error) }))
 			end
 			local list = {}

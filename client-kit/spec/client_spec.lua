@@ -162,6 +162,7 @@ describe("lup_client", function()
 			assert.is_false(W.file_exists(save_root .. "/game/lup-sample-stable-" .. level2.sha256 .. ".zip.part"))
 			assert.are.same(expected_mounts(first), mounted_names(engine))
 			assert.are.equal(1, W.read_state(engine).sequence)
+			assert.are.same({ "lup-sample-stable-" .. common.sha256 .. ".zip" }, W.read_state(engine).files)
 			-- and recovers once the CDN serves the right bytes
 			local again = W.call(engine, client, "update")
 			assert.is_true(again.ok, again.message)
