@@ -33,8 +33,16 @@ if (publisherScope !== 'studio' && publisherScope !== 'game') {
 const serialText = app.node.tryGetContext('publisherKeySerial');
 const publisherKeySerial = serialText === undefined ? undefined : Number(serialText);
 
+// -c operatorMfa=false drops the MFA condition from the operator role's trust policy (docs/deploy.md).
+const operatorMfa = app.node.tryGetContext('operatorMfa');
+if (operatorMfa !== undefined && String(operatorMfa) !== 'true' && String(operatorMfa) !== 'false') {
+  console.error(`-c operatorMfa="${String(operatorMfa)}" is not known. Use -c operatorMfa=false to let operators assume the role without MFA (default: MFA required).`);
+  process.exit(1);
+}
+
 new StudioStack(app, `Lup-${loaded.config.studio}`, {
   config: loaded.config,
+  operatorRequiresMfa: operatorMfa === undefined ? undefined : String(operatorMfa) === 'true',
   publisherScope: publisherScope as PublisherScope,
   publisherKeySerial,
   description: `Defold LiveUpdate publishing pipeline of studio ${loaded.config.studio}`,

@@ -10,6 +10,7 @@ import { validateStudioConfig } from '../lib/core/config';
 import { formatError } from '../lib/core/errors';
 import { systemClock } from '../lib/core/ports';
 import type { LogEvent, PipelineContext } from '../lib/core/pipeline/context';
+import { requestReleaseAttempt } from '../lib/core/pipeline/steps';
 import { LAMBDA_ENDPOINT_OVERRIDES, LAMBDA_ENV } from './environment';
 
 let cached: PipelineContext | undefined;
@@ -37,8 +38,11 @@ export function pipelineContext(): PipelineContext {
   if (cached) return cached;
   const result = validateStudioConfig(JSON.parse(required(LAMBDA_ENV.studioConfig)));
   if (!result.ok) throw new Error(`Invalid studio configuration:\n${result.errors.map((e) => formatError(e.toJSON())).join('\n')}`);
+  const store = new S3ObjectStore({ client: createS3Client({ endpoint: process.env[LAMBDA_ENDPOINT_OVERRIDES.s3Endpoint] || undefined }), bucket: required(LAMBDA_ENV.bucketName) });
   cached = {
-    store: new S3ObjectStore({ client: createS3Client({ endpoint: process.env[LAMBDA_ENDPOINT_OVERRIDES.s3Endpoint] || undefined }), bucket: required(LAMBDA_ENV.bucketName) }),
+    store,
+    // Staging steps hold no flip grants: they ask the release function through a routed object.
+    requestRelease: (request) => requestReleaseAttempt(store, request),
     cdn: new CloudFrontInvalidator({ client: new CloudFrontClient({ endpoint: process.env[LAMBDA_ENDPOINT_OVERRIDES.cloudFrontEndpoint] || undefined }), distributionId: required(LAMBDA_ENV.distributionId) }),
     clock: systemClock,
     config: result.config,

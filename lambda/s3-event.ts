@@ -2,17 +2,10 @@
  * S3 event notifications as Lambda receives them, and the adapter from an event to a step.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
  */
+import type { S3Event } from 'aws-lambda';
 import type { PipelineContext } from '../lib/core/pipeline/context';
 
-/** The part of an S3 event record the pipeline reads. */
-export interface S3EventRecord {
-  readonly eventName: string;
-  readonly s3: { readonly bucket: { readonly name: string }; readonly object: { readonly key: string; readonly size?: number } };
-}
-
-export interface S3Event {
-  readonly Records?: readonly S3EventRecord[];
-}
+export type { S3Event };
 
 /** Object keys in S3 events are URL-encoded, with `+` for spaces. */
 export function decodeEventKey(key: string): string {

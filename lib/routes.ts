@@ -9,7 +9,7 @@
  * overlap neither `.zip`, `.dmanifest` nor `release-request.json`.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html
  */
-import { PREFIX, RELEASE_REQUEST_NAME } from './core/keys';
+import { PREFIX, RELEASE_ATTEMPTS_PREFIX, RELEASE_ATTEMPT_SUFFIX, RELEASE_REQUEST_NAME } from './core/keys';
 
 /** The pipeline steps triggered by objects arriving in staging. */
 export type PipelineStep = 'resource' | 'archive' | 'manifest' | 'release';
@@ -28,6 +28,8 @@ export const ROUTES: readonly Route[] = [
   { step: 'archive', prefix: PREFIX.staging, suffix: '.zip' },
   { step: 'manifest', prefix: PREFIX.staging, suffix: '.dmanifest' },
   { step: 'release', prefix: PREFIX.staging, suffix: RELEASE_REQUEST_NAME },
+  // A staging step asking the release function for an attempt (it holds no flip grants itself).
+  { step: 'release', prefix: RELEASE_ATTEMPTS_PREFIX, suffix: RELEASE_ATTEMPT_SUFFIX },
   ...HEX_DIGITS.map((d): Route => ({ step: 'resource', prefix: PREFIX.staging, suffix: d })),
 ];
 

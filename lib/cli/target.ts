@@ -131,7 +131,14 @@ export async function openTarget(options: TargetOptions, io: CliIo): Promise<Tar
     cdnBaseUrl,
     description: `${endpoint ? endpoint.origin : 'Amazon S3'} bucket ${bucket}`,
     control: async (request) => {
-      if (!lambda) return runControl(context, request);
+      if (!lambda) {
+        // Against a deployed stack only the control function may flip: it invalidates the CDN and
+        // writes absolute URLs; from here the pointer would keep a stale CDN copy for its lifetime.
+        if (!loopback) {
+          throw new UsageError(`--control-function is required for ${request.action} against ${endpoint ? endpoint.origin : 'Amazon S3'} (the CDK stack output ControlFunctionName): the control function holds the grants, invalidates the CDN and writes the CDN's absolute URLs. For example: --control-function studio-control-9z8y`);
+        }
+        return runControl(context, request);
+      }
       const response = await lambda.send(new InvokeCommand({ FunctionName: options.controlFunction, Payload: Buffer.from(JSON.stringify(request)) }));
       const payload = JSON.parse(Buffer.from(response.Payload ?? []).toString('utf8') || '{}') as ControlResponse | { error: LupErrorData };
       if (response.FunctionError) throw new Error(`control function failed: ${JSON.stringify(payload)}`);

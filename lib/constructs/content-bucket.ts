@@ -159,6 +159,30 @@ export class ContentBucket extends Construct {
       });
     }
 
+    // Staged objects must be readable by the pipeline's roles: an object encrypted with a key the
+    // uploader supplies (SSE-C) or with a KMS key of the uploader's choosing (SSE-KMS, DSSE-KMS) is
+    // not. The bucket's default encryption (SSE-S3) applies to what is sent without a header.
+    // @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'DenyStagingWithCustomerKeys',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:PutObject'],
+      resources: [bucket.arnForObjects(objectPattern(PREFIX.staging))],
+      conditions: { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } },
+    }));
+    bucket.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'DenyStagingWithKmsKeys',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:PutObject'],
+      resources: [bucket.arnForObjects(objectPattern(PREFIX.staging))],
+      conditions: {
+        Null: { 's3:x-amz-server-side-encryption': 'false' },
+        StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' },
+      },
+    }));
+
     this.bucket = bucket;
     this.logBucket = logBucket;
   }

@@ -37,6 +37,9 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
   'state/*': 'Pipeline bookkeeping lives under state/<game>/: receipts named by content digest, the editor candidate and the development pin; games and digests are known only at run time.',
   'state/*/_archives/*.json': 'Garbage collection deletes the receipt of each archive it deletes; receipts are named by the archive SHA-256, known only at run time.',
   'state/*/_headers/*': 'Garbage collection deletes the header receipts of each loose resource it deletes; they are named by the resource digest and header, known only at run time.',
+  'state/_pending/*': "The sweeper's entry of each upload in flight (state/_pending/<game>/<upload>) is removed once its status is final; games and upload ids are chosen at run time.",
+  'state/_attempts/*': 'A staging step asks the release function for an attempt with state/_attempts/<game>/<upload>.attempt, which the release function removes; games and upload ids are chosen at run time.',
+  'state/*/_verified/*': 'Garbage collection deletes verified content no release took (state/<game>/_verified/<kind>/<digest>); games and digests are known only at run time.',
   'state/*/_manifests/*.json': 'Garbage collection deletes the receipt of each manifest it deletes; receipts are named by the manifest SHA-256, known only at run time.',
 };
 

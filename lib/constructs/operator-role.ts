@@ -28,6 +28,14 @@ export interface OperatorRoleProps {
    * @default Duration.hours(1)
    */
   readonly maxSessionDuration?: Duration;
+  /**
+   * Require multi-factor authentication to assume the role (`aws:MultiFactorAuthPresent` in the trust
+   * policy): a leaked access key alone cannot move a channel. Turn off for automation that assumes
+   * the role without MFA (a CI account with its own guard rails).
+   * @default true
+   * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_mfa_configure-api-require.html
+   */
+  readonly requireMfa?: boolean;
 }
 
 /** Prefixes operators may read and list: release records, pointers, status objects. */
@@ -43,7 +51,10 @@ export class OperatorRole extends Construct {
     collectProblems(this, [
       problemIf(props.assumedBy !== undefined && props.assumedBy.length === 0, 'assumedBy', 'at least one principal', [], 'assumedBy must name at least one principal; omit it to trust the account.'),
     ]);
-    const principals = props.assumedBy ?? [new iam.AccountRootPrincipal()];
+    const trusted = props.assumedBy ?? [new iam.AccountRootPrincipal()];
+    const principals = (props.requireMfa ?? true)
+      ? trusted.map((p): iam.IPrincipal => new iam.PrincipalWithConditions(p, { Bool: { 'aws:MultiFactorAuthPresent': 'true' } }))
+      : trusted;
     const role = new iam.Role(this, 'Role', {
       assumedBy: principals.length === 1 ? principals[0] : new iam.CompositePrincipal(...principals),
       description: 'LiveUpdate operator: promote, rollback and gc through the control function; read releases, channels, status.',

@@ -18,7 +18,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StudioConfig } from '../core/config';
-import { PREFIX, keys } from '../core/keys';
+import { PREFIX, RELEASE_ATTEMPTS_PREFIX, keys } from '../core/keys';
 import { HANDLER_BUNDLING, HANDLER_NODE_MAJOR } from './handler-bundling';
 import { PipelineStep, ROUTES, STEP_HANDLER_FILES } from '../routes';
 import { LAMBDA_ENV } from '../../lambda/environment';
@@ -77,48 +77,53 @@ const all = objectPattern;
 const contentOf = (kind: 'resources' | 'archives' | 'manifests') => `${PREFIX.content}*/${kind}/*`;
 
 /**
- * Attempting a release (lib/core/pipeline/release.ts `tryRelease`), which every staging step and
- * the sweeper may end with (order-free completion, I4): read the release request and the upload
- * folder in staging, receipts in state, status, release records, the pointer and the content it
- * will reference; write the release record and its history, flip the pointer, copy the stable
- * manifest beside it, write status and receipts; drop the handled release request from staging or
- * move a refused one to quarantine; invalidate the pointer's CDN paths.
+ * A staging step (resource, archive, manifest): verify the staged object into the private area
+ * (`state/<game>/_verified/`), write receipts, status and its sweeper entry, quarantine what is
+ * refused, remove the staged object, and ask the release function for an attempt by writing
+ * `state/_attempts/<game>/<upload>.attempt` (routes.ts). No flip grants: the code that parses
+ * publisher zips and manifests, the most exposed code, cannot move a channel, write a release
+ * record, publish content or invalidate the CDN.
+ */
+const STAGING_STEP: BucketAccess = {
+  read: [all(PREFIX.staging), all(PREFIX.state), all(PREFIX.status)],
+  write: [all(PREFIX.state), all(PREFIX.status), all(PREFIX.quarantine)],
+  // The staged object once handled; the sweeper entry once the status is final; an editor build's
+  // earlier failed status when the same manifest is sent again.
+  delete: [all(PREFIX.staging), `${keys.pendingPrefix()}*`, all(PREFIX.status)],
+  invalidate: false,
+};
+
+/**
+ * Attempting a release (lib/core/pipeline/release.ts `tryRelease`), which the release function and
+ * the sweeper make (order-free completion, I4), after verifying what is still staged: everything a
+ * staging step does, plus read release records, pointers and content; write release records and
+ * history, the pointer (CAS) and the stable manifest beside it, publish verified content to
+ * `content/` (server-side copy); drop handled requests and attempts; invalidate the pointer's paths.
  */
 const RELEASE_ATTEMPT: BucketAccess = {
   read: [all(PREFIX.staging), all(PREFIX.state), all(PREFIX.status), all(PREFIX.releases), all(PREFIX.channels), all(PREFIX.content)],
-  write: [all(PREFIX.releases), all(PREFIX.channels), all(PREFIX.status), all(PREFIX.state), all(PREFIX.quarantine)],
-  delete: [all(PREFIX.staging)],
+  write: [all(PREFIX.state), all(PREFIX.status), all(PREFIX.quarantine), all(PREFIX.releases), all(PREFIX.channels), contentOf('resources'), contentOf('archives'), contentOf('manifests')],
+  delete: [all(PREFIX.staging), `${keys.pendingPrefix()}*`, all(PREFIX.status), `${RELEASE_ATTEMPTS_PREFIX}*`],
   invalidate: true,
 };
 
-/** A staging step: verify the staged object, publish its verified form under its kind of content. */
-function stagingStep(...contentKinds: ('resources' | 'archives' | 'manifests')[]): BucketAccess {
-  return merge(RELEASE_ATTEMPT, { read: [], write: contentKinds.map(contentOf), delete: [], invalidate: false });
-}
-
-function merge(a: BucketAccess, b: BucketAccess): BucketAccess {
-  const union = (x: readonly string[], y: readonly string[]) => [...new Set([...x, ...y])];
-  return { read: union(a.read, b.read), write: union(a.write, b.write), delete: union(a.delete, b.delete), invalidate: a.invalidate || b.invalidate };
-}
-
 /** The bucket access of every function, derived from the bucket layout (`lib/core/keys.ts`). */
 export const PIPELINE_ACCESS: Readonly<Record<PipelineFunctionName, BucketAccess>> = {
-  resource: stagingStep('resources'),
-  // A zip (engine 1.5+) carries its own liveupdate.game.dmanifest, stored beside the archive.
-  archive: stagingStep('archives', 'manifests'),
-  manifest: stagingStep('manifests'),
-  release: stagingStep(),
-  // Promote and rollback flip pointers (CAS), record history and copy the stable manifest out of
-  // content/; gc reads release records and manifests and deletes unreferenced content. The game's
-  // pin is read from state/. No staging, status or quarantine.
+  resource: STAGING_STEP,
+  archive: STAGING_STEP,
+  manifest: STAGING_STEP,
+  release: RELEASE_ATTEMPT,
+  // Promote and rollback flip pointers (CAS) with a flip record, claim content from gc, record
+  // history and copy the stable manifest out of content/; gc reads release records and pointers,
+  // writes its marks, and deletes unreferenced content (released and private) with its receipts.
+  // No staging, status or quarantine.
   control: {
     read: [all(PREFIX.state), all(PREFIX.releases), all(PREFIX.channels), all(PREFIX.content)],
-    write: [all(PREFIX.channels), all(PREFIX.releases)],
-    // gc deletes content and then the receipts that vouch for it (lib/core/pipeline/control.ts).
-    delete: [all(PREFIX.content), keys.archiveReceipt('*', '*'), keys.manifestReceipt('*', '*'), `${keys.headerReceiptsPrefix('*')}*`],
+    write: [all(PREFIX.channels), all(PREFIX.releases), all(PREFIX.state)],
+    delete: [all(PREFIX.content), `${keys.verifiedPrefix('*')}*`, keys.archiveReceipt('*', '*'), keys.manifestReceipt('*', '*'), `${keys.headerReceiptsPrefix('*')}*`],
     invalidate: true,
   },
-  // Marks overdue releases failed, after one last release attempt.
+  // Fails overdue releases, after one last release attempt (which may flip).
   sweeper: RELEASE_ATTEMPT,
 };
 

@@ -38,6 +38,11 @@ export interface StudioStackProps extends StackProps {
    */
   readonly operatorPrincipals?: readonly iam.IPrincipal[];
   /**
+   * Require MFA to assume the operator role (see {@link OperatorRoleProps.requireMfa}).
+   * @default true
+   */
+  readonly operatorRequiresMfa?: boolean;
+  /**
    * Custom domain and certificate of the CDN (required for TLSv1.2 minimum).
    * @default - the `*.cloudfront.net` name
    */
@@ -130,6 +135,7 @@ export class StudioStack extends Stack {
       bucket,
       controlFunction: this.pipeline.controlFunction,
       assumedBy: props.operatorPrincipals,
+      requireMfa: props.operatorRequiresMfa,
     });
 
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName, description: 'Content bucket (--bucket of lup publish)' });

@@ -56,6 +56,18 @@ export function isReservedUploadId(upload: string): boolean {
   return upload === EDITOR_UPLOAD || upload.startsWith(`${EDITOR_UPLOAD}-`);
 }
 
+/** Where staging steps ask for release attempts (routed to the release function). */
+export const RELEASE_ATTEMPTS_PREFIX = 'state/_attempts/';
+export const RELEASE_ATTEMPT_SUFFIX = '.attempt';
+
+/** The game and upload of a release-attempt key, or `undefined`. */
+export function parseReleaseAttemptKey(key: string): { game: string; upload: string } | undefined {
+  if (!key.startsWith(RELEASE_ATTEMPTS_PREFIX) || !key.endsWith(RELEASE_ATTEMPT_SUFFIX)) return undefined;
+  const parts = key.slice(RELEASE_ATTEMPTS_PREFIX.length, -RELEASE_ATTEMPT_SUFFIX.length).split('/');
+  if (parts.length !== 2 || !isValidId(parts[0]) || !(parts[1] === EDITOR_UPLOAD || isValidId(parts[1]))) return undefined;
+  return { game: parts[0], upload: parts[1] };
+}
+
 export const keys = {
   stagingPrefix: (game: string) => `staging/${game}/`,
   uploadPrefix: (game: string, upload: string) => `staging/${game}/${upload}/`,
@@ -101,6 +113,11 @@ export const keys = {
   verifiedPrefix: (game: string) => `state/${game}/_verified/`,
   gcMarks: (game: string) => `state/${game}/_gc/marks.json`,
   flipRecord: (game: string, channel: string, requestIdSha256: string) => `state/${game}/_flips/${channel}/${requestIdSha256}.json`,
+  /**
+   * A staging step's request for a release attempt: an (empty) object whose S3 event the release
+   * function receives, so that staging steps need no flip grants (see `routes.ts`).
+   */
+  releaseAttempt: (game: string, upload: string) => `${RELEASE_ATTEMPTS_PREFIX}${game}/${upload}${RELEASE_ATTEMPT_SUFFIX}`,
   pendingPrefix: () => 'state/_pending/',
   pendingUpload: (game: string, upload: string) => `state/_pending/${game}/${upload}`,
 } as const;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { StudioConfig } from '../core/config';
 import { systemClock, type Clock } from '../core/ports';
 import type { LogEvent, PipelineContext } from '../core/pipeline/context';
-import { onArchiveArrived, onManifestArrived, onReleaseRequested, onResourceArrived } from '../core/pipeline/steps';
+import { requestReleaseAttempt, onArchiveArrived, onManifestArrived, onReleaseRequested, onResourceArrived } from '../core/pipeline/steps';
 import { sweepIncompleteReleases } from '../core/pipeline/sweeper';
 import { startLocalStack, type LocalStack, type StartLocalStackRequest } from './local-stack';
 
@@ -51,6 +51,8 @@ export async function startPipelineStack(request: StartPipelineStackRequest): Pr
         cdnBaseUrl: local.cdnBaseUrl,
         releaseTimeoutMs,
         log,
+        // As on AWS: staging steps ask the release handler through a routed object.
+        requestRelease: (attempt) => requestReleaseAttempt(local.store, attempt),
       };
       context = ctx;
       return {

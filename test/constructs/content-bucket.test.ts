@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ContentBucket, ContentBucketProps, contentBucketDefaults, PUBLIC_READ_PREFIXES } from '../../lib/constructs/content-bucket';
 import { corsPolicy } from '../../lib/http-policy';
-import { flatten, FlatStatement, logicalId, objectPatterns, patternMatches, testStack } from './helpers';
+import { flatten, FlatStatement, logicalId, objectPatterns, patternMatches, testStack, text } from './helpers';
 
 function deploy(props?: ContentBucketProps) {
   const stack = testStack();
@@ -156,5 +156,24 @@ describe(ContentBucket, () => {
     const { content } = deploy();
     expect(content.bucket).toBeDefined();
     expect(content.logBucket).not.toBe(content.bucket);
+  });
+});
+
+describe('encryption the pipeline cannot read', () => {
+  test('is refused for staged uploads: SSE-C and SSE-KMS headers are denied on staging/*, SSE-S3 allowed', () => {
+    const stack = testStack();
+    const content = new ContentBucket(stack, 'Content');
+    const template = Template.fromStack(stack);
+    const policy = Object.values(template.findResources('AWS::S3::BucketPolicy'))
+      .find((r) => text((r.Properties as { Bucket: unknown }).Bucket) === `<${logicalId(content.bucket)}>`)!;
+    const statements = (policy.Properties as { PolicyDocument: { Statement: Record<string, unknown>[] } }).PolicyDocument.Statement;
+    const denies = statements.filter((s) => s.Effect === 'Deny' && s.Action === 's3:PutObject').map((s) => ({ sid: s.Sid, resource: text(s.Resource), condition: s.Condition }));
+    expect(denies).toEqual([
+      { sid: 'DenyStagingWithCustomerKeys', resource: `<${logicalId(content.bucket)}.Arn>/staging/*`, condition: { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } } },
+      {
+        sid: 'DenyStagingWithKmsKeys', resource: `<${logicalId(content.bucket)}.Arn>/staging/*`,
+        condition: { Null: { 's3:x-amz-server-side-encryption': 'false' }, StringNotEquals: { 's3:x-amz-server-side-encryption': 'AES256' } },
+      },
+    ]);
   });
 });

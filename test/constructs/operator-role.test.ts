@@ -40,20 +40,31 @@ describe(OperatorRole, () => {
     expect(statements.flatMap((s) => s.actions).filter((a) => /put|delete|\*|create/i.test(a))).toEqual([]);
   });
 
-  test('is assumable by the account root principal by default', () => {
+  test('is assumable by the account root principal by default, with MFA only', () => {
     const { template } = deploy();
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
-        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } } }],
+        Statement: [{
+          Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
+          Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } },
+        }],
       },
     });
+  });
+
+  test('drops the MFA condition when requireMfa is false (automation that cannot present MFA)', () => {
+    const { template, operator } = deploy({ requireMfa: false, assumedBy: [new iam.ArnPrincipal('arn:aws:iam::111122223333:role/ci')] });
+    const role = template.toJSON().Resources[logicalId(operator.role)];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:role/ci' } },
+    ]);
   });
 
   test('is assumable by exactly the given principals', () => {
     const { template, operator } = deploy({ assumedBy: [new iam.ArnPrincipal('arn:aws:iam::111122223333:role/release-manager')] });
     const role = template.toJSON().Resources[logicalId(operator.role)];
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
-      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:role/release-manager' } },
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:role/release-manager' }, Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } } },
     ]);
   });
 

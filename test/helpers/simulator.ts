@@ -48,6 +48,11 @@ export class PipelineSimulator {
   /** Events that failed all three attempts (should stay empty unless a test injects that much). */
   readonly deadLetters: { key: string; error: unknown }[] = [];
   private time = Date.parse('2026-11-27T12:00:00Z');
+  /**
+   * The context each function runs with, when a test gives them their own (e.g. a store that
+   * refuses what the function's IAM grants do not allow); else every function shares {@link context}.
+   */
+  functionContext?: (fn: 'resource' | 'archive' | 'manifest' | 'release' | 'sweeper' | 'control') => PipelineContext;
 
   constructor(plan: DeliveryPlan, config?: StudioConfig) {
     this.store = new MemoryObjectStore(() => new Date(this.time));
@@ -67,6 +72,11 @@ export class PipelineSimulator {
     if (routeFor(key)) this.pending.push(key);
   }
 
+  /** An object the pipeline wrote that has an S3 notification (a release attempt): queue its event. */
+  notify(key: string): void {
+    if (routeFor(key)) this.pending.push(key);
+  }
+
   /** Change how the next events are delivered (shuffle, duplicates) from now on. */
   setDelivery(delivery: { shuffle?: boolean; duplicateRate?: number }): void {
     this.delivery = { ...delivery };
@@ -79,12 +89,12 @@ export class PipelineSimulator {
 
   /** Run an operator action (promote, rollback, gc) on the simulated bucket. */
   control(request: ControlRequest): Promise<ControlResponse> {
-    return runControl(this.context, request);
+    return runControl(this.functionContext?.('control') ?? this.context, request);
   }
 
   /** Run the sweeper once (fails releases older than the timeout). */
   sweep(): Promise<SweepReport> {
-    return sweepIncompleteReleases(this.context);
+    return sweepIncompleteReleases(this.functionContext?.('sweeper') ?? this.context);
   }
 
   /**
@@ -131,7 +141,7 @@ export class PipelineSimulator {
     let lastError: unknown;
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        await step(this.context, key);
+        await step(this.functionContext?.(routeFor(key) as PipelineStep) ?? this.context, key);
         lastError = undefined;
         break;
       } catch (error) {

@@ -30,6 +30,26 @@ export interface PipelineContext {
   /** How long an incomplete release may wait before the sweeper fails it. @default 60 minutes */
   readonly releaseTimeoutMs?: number;
   readonly log?: (event: LogEvent) => void;
+  /**
+   * How a staging step asks for a release attempt once it has verified its object. The staging
+   * steps do not hold the grants a flip needs (channels/, releases/, content/, invalidation): on
+   * AWS this is an asynchronous invoke of the release function, locally a queued call of the release
+   * handler. @default - the attempt runs in this context (the simulator and unit tests)
+   */
+  readonly requestRelease?: (request: ReleaseAttemptRequest) => Promise<void>;
+}
+
+/** The payload of a release attempt a staging step asks for. */
+export interface ReleaseAttemptRequest {
+  readonly kind: 'release-attempt';
+  readonly game: string;
+  readonly upload: string;
+}
+
+/** Whether a value is a {@link ReleaseAttemptRequest} (the release function receives these and S3 events). */
+export function isReleaseAttemptRequest(value: unknown): value is ReleaseAttemptRequest {
+  const v = value as Partial<ReleaseAttemptRequest> | null;
+  return typeof v === 'object' && v !== null && v.kind === 'release-attempt' && typeof v.game === 'string' && typeof v.upload === 'string';
 }
 
 /** Absolute URL of a path on the CDN. */

@@ -10,13 +10,13 @@ import pLimit from 'p-limit';
 import { routeFor } from '../../routes';
 import { algorithmForHexName, createHasher, toHex } from '../format/digest';
 import { lupError, type LupError } from '../errors';
-import { EDITOR_UPLOAD, isReservedUploadId, keys, parseStagedKey, type StagedKey } from '../keys';
+import { EDITOR_UPLOAD, isReservedUploadId, keys, parseReleaseAttemptKey, parseStagedKey, type StagedKey } from '../keys';
 import { MAX_MANIFEST_BYTES } from '../format/manifest-codec';
 import { ResourceDigester } from '../format/resource-header';
 import { checkResourceIdentity, resourceNameError } from '../format/validate-content';
 import { decodeCheckedManifest } from '../format/validate-manifest';
 import { verifyArchive } from '../format/verify-archive';
-import { log, type PipelineContext } from './context';
+import { log, type PipelineContext, type ReleaseAttemptRequest } from './context';
 import { updateJson } from './documents';
 import { checkGameKnown, checkPin, resolveGame, type GameRules } from './game-policy';
 import { quarantine } from './quarantine';
@@ -68,11 +68,18 @@ async function releaseAfterLoose(context: PipelineContext, game: string, upload:
   if (upload === EDITOR_UPLOAD) await releaseAfter(context, game, upload);
 }
 
-async function releaseAfter(context: PipelineContext, game: string, upload: string): Promise<ReleaseAttempt | undefined> {
+async function releaseAfter(context: PipelineContext, game: string, upload: string): Promise<void> {
   // Cheap guard before the full attempt: nothing can complete without a request (or an editor manifest).
   const marker = upload === EDITOR_UPLOAD ? keys.editorCandidate(game) : keys.releaseRequest(game, upload);
-  if (!(await context.store.head(marker))) return undefined;
-  return tryRelease(context, game, upload);
+  if (!(await context.store.head(marker))) return;
+  // The release function makes the attempt (it alone may flip); in-process when none is wired.
+  if (context.requestRelease) await context.requestRelease({ kind: 'release-attempt', game, upload });
+  else await tryRelease(context, game, upload);
+}
+
+/** A staging step's request for a release attempt, as an object the release function is notified of. */
+export async function requestReleaseAttempt(store: PipelineContext['store'], request: ReleaseAttemptRequest): Promise<void> {
+  await store.put(keys.releaseAttempt(request.game, request.upload), new Uint8Array(0), { contentType: 'application/octet-stream' });
 }
 
 /** Step: a loose resource arrived (`staging/<game>/<upload>/<hexdigest>`). */
@@ -222,6 +229,13 @@ async function hashStream(source: { sizeBytes: number; read(start: number, end: 
 
 /** Step: a release request arrived (`staging/<game>/<upload>/release-request.json`). */
 export async function onReleaseRequested(context: PipelineContext, key: string): Promise<void> {
+  const attempt = parseReleaseAttemptKey(key);
+  if (attempt) {
+    // Deleted first: an attempt requested again while this one runs leaves a new object (and event).
+    await context.store.delete(key);
+    await tryRelease(context, attempt.game, attempt.upload);
+    return;
+  }
   const s = staged(context, key, 'release');
   if (!s) return;
   if (s.upload === EDITOR_UPLOAD) {
