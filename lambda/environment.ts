@@ -5,8 +5,14 @@
 export const LAMBDA_ENV = {
   /** Name of the content bucket. */
   bucketName: 'LUP_BUCKET_NAME',
-  /** The validated studio configuration, as JSON (public keys only; no secrets). */
-  studioConfig: 'LUP_STUDIO_CONFIG',
+  /**
+   * Path of the validated studio configuration (JSON; public keys only, no secrets), shipped in a
+   * Lambda layer the stack builds at synth time: a studio of 200 games does not fit in the 4 KB
+   * of environment variables Lambda allows.
+   */
+  studioConfigFile: 'LUP_STUDIO_CONFIG_FILE',
+  /** SHA-256 of that file's bytes: a function never runs with another deployment's configuration. */
+  studioConfigSha256: 'LUP_STUDIO_CONFIG_SHA256',
   /** Base URL players download from, e.g. `https://d111.cloudfront.net/`. */
   cdnBaseUrl: 'LUP_CDN_BASE_URL',
   /** CloudFront distribution whose pointer paths are invalidated on each flip. */
@@ -23,3 +29,7 @@ export const LAMBDA_ENDPOINT_OVERRIDES = {
   /** CloudFront API endpoint. */
   cloudFrontEndpoint: 'LUP_CLOUDFRONT_ENDPOINT',
 } as const;
+
+/** Where the configuration layer puts the file (layers are extracted under /opt). */
+export const STUDIO_CONFIG_LAYER_PATH = 'lup/studio-config.json';
+export const STUDIO_CONFIG_FILE = `/opt/${STUDIO_CONFIG_LAYER_PATH}`;

@@ -3,6 +3,9 @@
  * (wired from the one route table, `lib/routes.ts`), the operator's control function and the
  * scheduled sweeper. Each function gets only the actions and prefixes its step needs.
  */
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Duration, Size, Token, Validations } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
@@ -21,7 +24,7 @@ import type { StudioConfig } from '../core/config';
 import { PREFIX, RELEASE_ATTEMPTS_PREFIX, keys } from '../core/keys';
 import { HANDLER_BUNDLING, HANDLER_NODE_MAJOR } from './handler-bundling';
 import { PipelineStep, ROUTES, STEP_HANDLER_FILES } from '../routes';
-import { LAMBDA_ENV } from '../../lambda/environment';
+import { LAMBDA_ENV, STUDIO_CONFIG_FILE, STUDIO_CONFIG_LAYER_PATH } from '../../lambda/environment';
 import { acknowledgeObjectWildcards, wildcardReasons } from './nag';
 import { collectProblems, objectPattern, problemIf, PropProblem } from './validation';
 
@@ -166,10 +169,6 @@ export interface PipelineFunctionsProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** Lambda's limit on all environment variables of a function together. */
-const ENVIRONMENT_LIMIT_BYTES = 4096;
-/** Room kept for the bucket name, CDN URL, distribution id and NODE_OPTIONS, unknown until deploy. */
-const ENVIRONMENT_RESERVE_BYTES = 300;
 
 /**
  * A `NodejsFunction` per pipeline step, the control function and the sweeper; arm64, Node.js 24,
@@ -197,13 +196,6 @@ export class PipelineFunctions extends Construct {
     const configJson = JSON.stringify(props.config);
     const sizing = { ...DEFAULT_FUNCTION_SIZING, ...props.sizing };
     collectProblems(this, [
-      problemIf(
-        configJson.length + ENVIRONMENT_RESERVE_BYTES > ENVIRONMENT_LIMIT_BYTES,
-        'config',
-        `at most ${ENVIRONMENT_LIMIT_BYTES - ENVIRONMENT_RESERVE_BYTES} bytes of JSON (Lambda environment limit ${ENVIRONMENT_LIMIT_BYTES} bytes)`,
-        `${configJson.length} bytes`,
-        'config is too large for the Lambda environment; split the studio into several stacks or shorten public keys (base64 DER is shorter than PEM).',
-      ),
       ...Object.entries(sizing).flatMap(([name, s]) => validateSizing(name, s)),
       problemIf(
         props.sweepInterval !== undefined && !Token.isUnresolved(props.sweepInterval.toSeconds()) && (props.sweepInterval.toSeconds() < 60 || props.sweepInterval.toSeconds() % 60 !== 0),
@@ -225,13 +217,15 @@ export class PipelineFunctions extends Construct {
     });
 
     const handlerDir = props.handlerDir ?? path.resolve(__dirname, '..', '..', 'lambda');
+    const configLayer = studioConfigLayer(this, configJson);
     const make = (name: PipelineFunctionName, description: string, async: boolean) =>
       this.makeFunction(name, description, {
         entry: path.join(handlerDir, FUNCTION_HANDLER_FILES[name]),
         sizing: sizing[name],
         environment: {
           [LAMBDA_ENV.bucketName]: props.bucket.bucketName,
-          [LAMBDA_ENV.studioConfig]: configJson,
+          [LAMBDA_ENV.studioConfigFile]: STUDIO_CONFIG_FILE,
+          [LAMBDA_ENV.studioConfigSha256]: createHash('sha256').update(configJson).digest('hex'),
           [LAMBDA_ENV.cdnBaseUrl]: props.cdnBaseUrl,
           [LAMBDA_ENV.distributionId]: props.distribution.distributionId,
           NODE_OPTIONS: '--enable-source-maps',
@@ -241,6 +235,7 @@ export class PipelineFunctions extends Construct {
         failureQueue: async ? this.failureQueue : undefined,
         logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
         bundleAwsSdk: props.bundleAwsSdk ?? true,
+        configLayer,
       });
 
     const functions: Record<PipelineFunctionName, lambda.IFunction> = {
@@ -296,6 +291,7 @@ export class PipelineFunctions extends Construct {
       ephemeralStorageSize: Size.mebibytes(512),
       role,
       logGroup,
+      layers: [options.configLayer],
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: options.environment,
       retryAttempts: options.failureQueue ? 2 : undefined,
@@ -322,6 +318,24 @@ interface MakeFunctionOptions {
   readonly failureQueue?: sqs.IQueue;
   readonly logRetention: logs.RetentionDays;
   readonly bundleAwsSdk: boolean;
+  readonly configLayer: lambda.ILayerVersion;
+}
+
+/**
+ * A layer holding the studio configuration at {@link STUDIO_CONFIG_FILE}: written to a folder at
+ * synth time and published with the other assets, so its size is not bounded by the 4 KB of
+ * environment variables (a 200-game studio deploys); functions check its SHA-256 when they start.
+ */
+function studioConfigLayer(scope: Construct, configJson: string): lambda.LayerVersion {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lup-studio-config-'));
+  mkdirSync(path.join(dir, path.dirname(STUDIO_CONFIG_LAYER_PATH)), { recursive: true });
+  writeFileSync(path.join(dir, STUDIO_CONFIG_LAYER_PATH), configJson);
+  return new lambda.LayerVersion(scope, 'StudioConfig', {
+    code: lambda.Code.fromAsset(dir),
+    compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
+    compatibleArchitectures: [lambda.Architecture.ARM_64],
+    description: 'LiveUpdate studio configuration (games, channels, public keys; no secrets)',
+  });
 }
 
 function grantBucketAccess(role: iam.IRole, bucket: s3.IBucket, access: BucketAccess): void {

@@ -152,13 +152,12 @@ export class StudioStack extends Stack {
         });
       }
     }
-    for (const game of config.games) {
-      const s = liveUpdateSettingsFor(bucket.bucketName, game.id);
-      new CfnOutput(this, outputId('LiveUpdateSettings', game.id), {
-        value: `mode=${s.mode} amazon-bucket=${s['amazon-bucket']} amazon-prefix=${s['amazon-prefix']}`,
-        description: `Defold liveupdate.settings [liveupdate] values for game ${game.id}`,
-      });
-    }
+    // One output for every game (CloudFormation allows 200 outputs; a studio may have more games).
+    const settings = liveUpdateSettingsFor(bucket.bucketName, '<game>');
+    new CfnOutput(this, 'LiveUpdateSettings', {
+      value: `mode=${settings.mode} amazon-bucket=${settings['amazon-bucket']} amazon-prefix=${settings['amazon-prefix']}`,
+      description: 'Defold liveupdate.settings [liveupdate] values; replace <game> with the game id',
+    });
 
     acknowledgeStackFindings(this);
   }

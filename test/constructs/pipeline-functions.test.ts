@@ -1,4 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, Stage } from 'aws-cdk-lib';
+import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -68,7 +72,16 @@ describe(PipelineFunctions, () => {
   test.each(NAMES)('the %s function gets the environment of lambda/environment.ts', (name) => {
     const env = functionProps(name).Environment.Variables;
     expect(Object.keys(env).sort()).toEqual([...Object.values(LAMBDA_ENV), 'NODE_OPTIONS'].sort());
-    expect(JSON.parse(env[LAMBDA_ENV.studioConfig])).toEqual(exampleConfig());
+    // The configuration itself travels in the layer; the environment names it and pins its digest.
+    expect(env[LAMBDA_ENV.studioConfigFile]).toBe('/opt/lup/studio-config.json');
+    expect(env[LAMBDA_ENV.studioConfigSha256]).toBe(createHash('sha256').update(JSON.stringify(exampleConfig())).digest('hex'));
+    const layers = functionProps(name).Layers.map(text);
+    expect(layers).toHaveLength(1);
+    const layer = shared.template.toJSON().Resources[layers[0].slice(1, -1)];
+    expect(layer).toMatchObject({ Type: 'AWS::Lambda::LayerVersion', Properties: { CompatibleRuntimes: ['nodejs24.x'], CompatibleArchitectures: ['arm64'] } });
+    // The asset folder holds exactly the configuration, byte for byte.
+    const asset = shared.pipeline.node.findChild('StudioConfig').node.findChild('Code') as Asset;
+    expect(readFileSync(join(Stage.of(shared.stack)!.outdir, asset.assetPath, 'lup', 'studio-config.json'), 'utf8')).toBe(JSON.stringify(exampleConfig()));
     expect(text(env[LAMBDA_ENV.bucketName])).toBe(`<${logicalId(shared.bucket)}>`);
     expect(text(env[LAMBDA_ENV.distributionId])).toBe(`<${logicalId(shared.distribution)}>`);
   });
@@ -200,10 +213,16 @@ describe(PipelineFunctions, () => {
     );
   });
 
-  test('fails naming config when it does not fit the Lambda environment', () => {
+  test('deploys a 200-game studio with keys (once refused: 4 KB of environment fitted about ten)', () => {
     const big = exampleConfig();
-    const games = Array.from({ length: 12 }, (_, i) => ({ ...big.games[1], id: `game-${i}` }));
-    expect(() => deploy({ config: { ...big, games } })).toThrow(/Test\/Pipeline\.config[\s\S]*Lambda environment/);
+    const games = Array.from({ length: 200 }, (_, i) => ({ ...big.games[1], id: `game-${i}` }));
+    const { template, pipeline, stack } = deploy({ config: { ...big, games } });
+    const env = template.toJSON().Resources[logicalId(pipeline.functions.release)].Properties.Environment.Variables;
+    expect(JSON.stringify(env).length).toBeLessThan(1024);
+    const asset = pipeline.node.findChild('StudioConfig').node.findChild('Code') as Asset;
+    const json = readFileSync(join(Stage.of(stack)!.outdir, asset.assetPath, 'lup', 'studio-config.json'), 'utf8');
+    expect(JSON.parse(json).games).toHaveLength(200);
+    expect(json.length).toBeGreaterThan(40_000);
   });
 });
 

@@ -14,6 +14,7 @@ import { createContent } from '../../lib/factory/content-factory';
 import { zipContent } from '../../lib/factory/write-content';
 import { LOCAL_S3_CREDENTIALS, startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import { LAMBDA_ENDPOINT_OVERRIDES, LAMBDA_ENV } from '../../lambda/environment';
+import { studioConfigEnv } from '../helpers/studio-config-env';
 
 describe('the bundled archive handler', () => {
   let dir: string;
@@ -37,7 +38,7 @@ describe('the bundled archive handler', () => {
     const env = {
       ...process.env,
       [LAMBDA_ENV.bucketName]: stack.bucket,
-      [LAMBDA_ENV.studioConfig]: JSON.stringify({ games: [{ id: 'space', projectTitle: 'Factory Game' }] }),
+      ...studioConfigEnv(dir, { games: [{ id: 'space', projectTitle: 'Factory Game' }] }),
       [LAMBDA_ENV.cdnBaseUrl]: 'https://d111.cloudfront.net/',
       [LAMBDA_ENV.distributionId]: 'E2EXAMPLE',
       [LAMBDA_ENDPOINT_OVERRIDES.s3Endpoint]: stack.s3Endpoint,

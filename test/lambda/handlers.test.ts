@@ -9,12 +9,14 @@ import { createContent } from '../../lib/factory/content-factory';
 import { zipContent } from '../../lib/factory/write-content';
 import { startLocalStack, LOCAL_S3_CREDENTIALS, type LocalStack } from '../../lib/local/local-stack';
 import { LAMBDA_ENDPOINT_OVERRIDES, LAMBDA_ENV } from '../../lambda/environment';
+import { studioConfigEnv } from '../helpers/studio-config-env';
 import { decodeEventKey, type S3Event } from '../../lambda/s3-event';
 import { resetPipelineContext } from '../../lambda/runtime';
 import { handler as archiveArrived } from '../../lambda/archive-arrived';
 import { handler as releaseRequested } from '../../lambda/release-requested';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -59,7 +61,7 @@ describe('Lambda handler entries', () => {
     stack = await startLocalStack({ dataDir: dir, handlers: {} });
     Object.assign(process.env, {
       [LAMBDA_ENV.bucketName]: stack.bucket,
-      [LAMBDA_ENV.studioConfig]: JSON.stringify({ games: [{ id: 'space', projectTitle: 'Factory Game', channels: ['stable'] }] }),
+      ...studioConfigEnv(dir, { games: [{ id: 'space', projectTitle: 'Factory Game', channels: ['stable'] }] }),
       [LAMBDA_ENV.cdnBaseUrl]: 'https://d111.cloudfront.net/',
       [LAMBDA_ENV.distributionId]: 'E2EXAMPLE',
       [LAMBDA_ENDPOINT_OVERRIDES.s3Endpoint]: stack.s3Endpoint,
@@ -105,10 +107,32 @@ describe('Lambda handler entries', () => {
   });
 
   it('fails the invocation (so Lambda retries) when the configuration is invalid', async () => {
-    process.env[LAMBDA_ENV.studioConfig] = JSON.stringify({ games: [{ id: 'Bad Id', projectTitle: '' }] });
+    const good = { ...process.env };
+    Object.assign(process.env, studioConfigEnv(dir, { games: [{ id: 'Bad Id', projectTitle: '' }] }, 'bad.json'));
     resetPipelineContext();
     await expect(archiveArrived(event(stack.bucket, keys.staged('space', 'u2', 'game.zip')))).rejects.toThrow(/games\[0\]\.id/);
-    process.env[LAMBDA_ENV.studioConfig] = JSON.stringify({ games: [{ id: 'space', projectTitle: 'Factory Game' }] });
+    process.env = good;
+    resetPipelineContext();
+  });
+
+  it('refuses a configuration file that is not the one it was deployed with (SHA-256)', async () => {
+    const good = { ...process.env };
+    const env = studioConfigEnv(dir, { games: [{ id: 'space', projectTitle: 'Factory Game' }] }, 'other.json');
+    Object.assign(process.env, env, { [LAMBDA_ENV.studioConfigSha256]: 'a'.repeat(64) });
+    resetPipelineContext();
+    await expect(archiveArrived(event(stack.bucket, keys.staged('space', 'u3', 'game.zip')))).rejects.toThrow(/other\.json has SHA-256 [0-9a-f]{64}, but this function was deployed with a{64}/);
+    process.env = good;
+    resetPipelineContext();
+  });
+
+  it('reads a 200-game configuration, far over the 4 KB Lambda allows in environment variables', async () => {
+    const good = { ...process.env };
+    const games = Array.from({ length: 200 }, (_, i) => ({ id: `game-${i}`, projectTitle: `Game ${i}`, channels: ['stable', 'beta'], publicKey: readFileSync(join(__dirname, '..', '..', 'examples', 'keys', 'sample-public.der')).toString('base64') }));
+    Object.assign(process.env, studioConfigEnv(dir, { games: [...games, { id: 'space', projectTitle: 'Factory Game', channels: ['stable'] }] }, 'big.json'));
+    resetPipelineContext();
+    const { pipelineContext } = await import('../../lambda/runtime');
+    expect(pipelineContext().config?.games).toHaveLength(201);
+    process.env = good;
     resetPipelineContext();
   });
 });
