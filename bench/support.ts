@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../lib/adapters/s3-client';
 import { S3ObjectStore } from '../lib/adapters/s3-store';
-import { LOCAL_BUCKET, LOCAL_S3_CREDENTIALS } from '../lib/local/local-stack';
+import { LOCAL_BUCKET, LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS } from '../lib/local/local-stack';
 import { createContent, planResources, reviseResources, type FactoryContent, type ResourceSpec } from '../lib/factory/content-factory';
 import { writeLooseFolder, writeZip } from '../lib/factory/write-content';
 
@@ -108,7 +108,7 @@ export async function benchServer(): Promise<BenchServer> {
 }
 
 function connect(s3: string, cdn: string, bucket: string, pid: number | undefined, stop: () => Promise<void>): BenchServer {
-  const client = createS3Client({ endpoint: s3, credentials: LOCAL_S3_CREDENTIALS });
+  const client = createS3Client({ endpoint: s3, credentials: LOCAL_OPERATOR_CREDENTIALS });
   const store = new S3ObjectStore({ client, bucket });
   return {
     s3, cdn, bucket, client, store, pid,
@@ -230,17 +230,21 @@ export async function waitDrained(server: BenchServer, prefix: string, timeoutMs
   }
 }
 
-/** Environment for rclone against the local server (path-style; no CA bundle). */
+/** Environment for rclone against the local server (publisher key, path-style, write-only; no CA bundle). */
 export function rcloneEnv(server: BenchServer): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     RCLONE_CONFIG_LUP_TYPE: 's3',
     RCLONE_CONFIG_LUP_PROVIDER: 'Other',
     RCLONE_CONFIG_LUP_ENDPOINT: server.s3,
-    RCLONE_CONFIG_LUP_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-    RCLONE_CONFIG_LUP_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+    RCLONE_CONFIG_LUP_ACCESS_KEY_ID: LOCAL_PUBLISHER_CREDENTIALS.accessKeyId,
+    RCLONE_CONFIG_LUP_SECRET_ACCESS_KEY: LOCAL_PUBLISHER_CREDENTIALS.secretAccessKey,
     RCLONE_CONFIG_LUP_FORCE_PATH_STYLE: 'true',
     RCLONE_CONFIG_LUP_REGION: 'us-east-1',
+    // The publisher key may not read staging/ or create buckets (as on AWS): rclone must not look.
+    RCLONE_CONFIG_LUP_NO_CHECK_BUCKET: 'true',
+    RCLONE_CONFIG_LUP_NO_HEAD: 'true',
+    RCLONE_NO_CHECK_DEST: 'true',
   };
   delete env.AWS_CA_BUNDLE;
   return env;
@@ -254,8 +258,8 @@ export async function awsEnv(): Promise<NodeJS.ProcessEnv> {
     ...process.env,
     AWS_CONFIG_FILE: config,
     AWS_SHARED_CREDENTIALS_FILE: join(tmpdir(), 'lup-bench-aws-no-credentials'),
-    AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: LOCAL_PUBLISHER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_PUBLISHER_CREDENTIALS.secretAccessKey,
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_PAGER: '',
   };

@@ -4,7 +4,7 @@
  */
 import type { LogEvent } from '../core/pipeline/context';
 import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT, startPipelineStack } from '../local/pipeline-stack';
-import { LOCAL_S3_CREDENTIALS } from '../local/local-stack';
+import { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS } from '../local/local-stack';
 import { UsageError } from './io';
 import { loadStudioConfig } from './load-config';
 import { registerCommand } from './program';
@@ -14,6 +14,7 @@ interface LocalOptions {
   readonly dataDir: string;
   readonly s3Port: string;
   readonly cdnPort: string;
+  readonly host: string;
   readonly config?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
@@ -32,6 +33,7 @@ registerCommand((program, io) => {
     .option('--data-dir <dir>', 'folder for the stack\'s data (S3 objects)', DEFAULT_DATA_DIR)
     .option('--s3-port <port>', 'S3 endpoint port (0 = any free port)', String(DEFAULT_S3_PORT))
     .option('--cdn-port <port>', 'local CDN port (0 = any free port)', String(DEFAULT_CDN_PORT))
+    .option('--host <address>', 'interface the S3 endpoint and the CDN listen on; anything but loopback exposes them to your network (the publisher key is public)', '127.0.0.1')
     .option('--config <file>', 'studio configuration (JSON, the same file the CDK stack uses). Default: development mode, any game id, the first release pins the project')
     .option('--json', 'print one JSON line {"s3": "...", "cdn": "..."} when ready, and log events as JSON lines')
     .option('--quiet', 'print no pipeline events')
@@ -43,9 +45,14 @@ Examples:
 Then, from another terminal:
   $ lup publish examples/sample-game/v1/sample.zip --game sample --channel stable --endpoint http://127.0.0.1:${DEFAULT_S3_PORT}
   $ curl http://127.0.0.1:${DEFAULT_CDN_PORT}/channels/sample/stable.json
-Credentials for other S3 tools (aws-cli, rclone): access key ${LOCAL_S3_CREDENTIALS.accessKeyId}, secret ${LOCAL_S3_CREDENTIALS.secretAccessKey}, path-style addressing.`)
+Every request must be signed (SigV4), path-style. Credentials for other S3 tools (aws-cli, rclone, the Defold editor):
+  publisher (stage under staging/<game>/, read status/, list content/ and status/): ${LOCAL_PUBLISHER_CREDENTIALS.accessKeyId} / ${LOCAL_PUBLISHER_CREDENTIALS.secretAccessKey}
+  operator (everything; what lup status/promote/rollback/gc use): ${LOCAL_OPERATOR_CREDENTIALS.accessKeyId} / ${LOCAL_OPERATOR_CREDENTIALS.secretAccessKey}`)
     .action(async (options: LocalOptions) => {
       const config = options.config ? loadStudioConfig(resolvePath(io, options.config)) : undefined;
+      if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(options.host)) {
+        io.stderr(`warning: --host ${options.host} exposes the local S3 endpoint and CDN beyond this machine; the publisher key is public, so anyone who can reach port ${options.s3Port} can stage content.\n`);
+      }
       const log = (event: LogEvent): void => {
         if (options.quiet) return;
         if (options.json) io.stderr(`${JSON.stringify({ ...event, time: new Date().toISOString() })}\n`);
@@ -57,6 +64,7 @@ Credentials for other S3 tools (aws-cli, rclone): access key ${LOCAL_S3_CREDENTI
           dataDir: resolvePath(io, options.dataDir),
           s3Port: port('--s3-port', options.s3Port),
           cdnPort: port('--cdn-port', options.cdnPort),
+          host: options.host,
           config,
           log,
           onDeadLetter: (d) => log({ level: 'error', step: d.step, key: d.key, message: `gave up after ${d.attempts} attempts: ${d.message}` }),
@@ -68,7 +76,8 @@ Credentials for other S3 tools (aws-cli, rclone): access key ${LOCAL_S3_CREDENTI
       if (options.json) io.stdout(`${JSON.stringify({ s3: stack.s3Endpoint, cdn: stack.cdnBaseUrl, bucket: stack.bucket })}\n`);
       else {
         io.stdout(`Local stack ready (${config ? `studio "${config.studio}"` : 'development mode'}; data in ${resolvePath(io, options.dataDir)})\n`);
-        io.stdout(`  S3 endpoint: ${stack.s3Endpoint}  bucket ${stack.bucket}  (key ${LOCAL_S3_CREDENTIALS.accessKeyId} / ${LOCAL_S3_CREDENTIALS.secretAccessKey}, path-style)\n`);
+        io.stdout(`  S3 endpoint: ${stack.s3Endpoint}  bucket ${stack.bucket}  (signed requests only, path-style)\n`);
+        io.stdout(`    publisher key ${LOCAL_PUBLISHER_CREDENTIALS.accessKeyId} / ${LOCAL_PUBLISHER_CREDENTIALS.secretAccessKey}   operator key ${LOCAL_OPERATOR_CREDENTIALS.accessKeyId} / ${LOCAL_OPERATOR_CREDENTIALS.secretAccessKey}\n`);
         io.stdout(`  CDN:         ${stack.cdnBaseUrl}\n  Ctrl-C stops it.\n`);
       }
       await new Promise<void>((resolve) => {

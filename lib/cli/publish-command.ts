@@ -78,7 +78,7 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
       return;
     }
     if (!options.json && plan.customFiles.length > 0) io.stderr(`note: not published (not LiveUpdate resources): ${plan.customFiles.join(', ')}\n`);
-    const target = await openTarget(options, io);
+    const target = await openTarget(options, io, 'publisher');
     const progress = byteProgress(io, !options.json);
     try {
       if (!options.json) io.stderr(`Publishing ${plan.kind === 'archives' ? `${plan.archives.length} archive(s)` : `${plan.resources.length} resource(s) and a manifest`} to ${options.game}/${options.channel} via ${target.description}\n`);

@@ -12,7 +12,7 @@ import { errorFromJSON, type LupErrorData } from '../core/errors';
 import { systemClock, type ObjectStore } from '../core/ports';
 import type { PipelineContext } from '../core/pipeline/context';
 import { runControl, type ControlRequest, type ControlResponse } from '../core/pipeline/control';
-import { LOCAL_BUCKET, LOCAL_S3_CREDENTIALS } from '../local/local-stack';
+import { LOCAL_BUCKET, LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS } from '../local/local-stack';
 import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT, startPipelineStack, type PipelineStack } from '../local/pipeline-stack';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isAbsolute, join } from 'node:path';
@@ -81,8 +81,14 @@ export function targetConfig(options: TargetOptions, io: CliIo): StudioConfig | 
   return options.config ? loadStudioConfig(resolvePath(io, options.config)) : undefined;
 }
 
+/**
+ * Who the command acts as on a loopback endpoint (`lup local`): `publisher` signs with the local
+ * publisher key (staging only, as the publisher user on AWS), `operator` with the local operator key.
+ */
+export type TargetRole = 'publisher' | 'operator';
+
 /** Open the target the flags name. */
-export async function openTarget(options: TargetOptions, io: CliIo): Promise<Target> {
+export async function openTarget(options: TargetOptions, io: CliIo, role: TargetRole = 'operator'): Promise<Target> {
   const config = targetConfig(options, io);
   if (!options.endpoint) {
     const dataDir = resolvePath(io, options.dataDir ?? DEFAULT_DATA_DIR);
@@ -119,7 +125,7 @@ export async function openTarget(options: TargetOptions, io: CliIo): Promise<Tar
   const loopback = !aws && isLoopback(options.endpoint);
   const bucket = options.bucket ?? (loopback ? LOCAL_BUCKET : undefined);
   if (!bucket) throw new UsageError('--bucket is required with a non-local --endpoint (the CDK stack output BucketName).');
-  const client = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? LOCAL_S3_CREDENTIALS : undefined });
+  const client = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? (role === 'publisher' ? LOCAL_PUBLISHER_CREDENTIALS : LOCAL_OPERATOR_CREDENTIALS) : undefined });
   const store = new S3ObjectStore({ client, bucket });
   const cdnBaseUrl = options.cdn ? withSlash(options.cdn) : loopback ? `http://127.0.0.1:${DEFAULT_CDN_PORT}/` : undefined;
   const context: PipelineContext = { store, cdn: new RecordingInvalidator(), clock: systemClock, config, cdnBaseUrl: cdnBaseUrl ?? '' };

@@ -3,9 +3,13 @@
  * S3's conditional writes, so the CAS flip of the channel pointer (invariant I2) means the same
  * thing locally as on AWS.
  *
- * Every request is forwarded unchanged (method, path, headers including Host and Authorization,
- * streamed body). s3rver checks that the access key exists but does not verify SigV4 signatures,
- * so forwarding signed requests through another port is safe. On top of that the gate:
+ * First the gate decides whether to serve the request at all (`admitRequest`): it refuses browser
+ * requests, a foreign Host, unsafe keys (lib/local/key-safety.ts), and requests not signed with one
+ * of the local identities or beyond that identity's reach (lib/local/request-auth.ts). It then
+ * forwards exactly the bucket and key it checked, in canonical encoding, with the query minus the
+ * presigned-URL authentication and without the Authorization header (s3rver serves unsigned
+ * requests and never verifies SigV4 itself); method, other headers and the streamed body go
+ * unchanged. On top of that the gate:
  *
  * - for PutObject, CopyObject (destination) and CompleteMultipartUpload evaluates
  *   `If-None-Match: *` (412 `PreconditionFailed` when the object exists) and `If-Match: <etag>`
@@ -29,19 +33,28 @@
  */
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { readCopySource, readRequestTarget } from './key-safety';
 import { listen } from './listen';
+import { authorize, forwardedQuery, refuseBrowserRequest, refuseHost, SignatureVerifier, type LocalIdentity } from './request-auth';
 
 /** Options of {@link startConditionalGate}. */
 export interface StartConditionalGateRequest {
   /** The s3rver instance to forward to. */
   readonly upstream: { readonly host: string; readonly port: number };
   /**
+   * Who may use the endpoint: the key pairs the gate accepts (SigV4 only; unsigned requests are
+   * refused) and what each may do in `bucket` (lib/local/request-auth.ts).
+   */
+  readonly access: GateAccess;
+  /**
    * Port to listen on: the public S3 port of the local stack. 0 picks a free one.
    * @default 0
    */
   readonly port?: number;
   /**
-   * Interface to listen on.
+   * Interface to listen on. Requests must name it (or a loopback name) in their Host header;
+   * `0.0.0.0` or `::` accept any Host: anyone who can reach the port and knows the documented
+   * publisher key can then stage content, so you will want a firewall.
    * @default "127.0.0.1"
    */
   readonly host?: string;
@@ -53,6 +66,14 @@ export interface StartConditionalGateRequest {
   readonly consistentReadMaxBytes?: number;
 }
 
+/** Who may use a gate. */
+export interface GateAccess {
+  /** The accepted key pairs and the reach of each. */
+  readonly identities: readonly LocalIdentity[];
+  /** The stack's bucket: the only one the publisher identity may touch. */
+  readonly bucket: string;
+}
+
 /** Counters of what the gate did; read by tests and benchmarks. */
 export interface GateStats {
   /** Requests forwarded to s3rver. */
@@ -61,6 +82,8 @@ export interface GateStats {
   conditionalWrites: number;
   /** Writes refused with 412 or 404 because a condition did not hold. */
   refused: number;
+  /** Requests refused before forwarding: unsafe key, browser request, bad signature, beyond the identity's reach. */
+  denied: number;
 }
 
 /** A running gate. */
@@ -239,8 +262,9 @@ const PRECONDITION_MESSAGE = 'At least one of the pre-conditions you specified d
  *
  * @example
  * const s3 = await startS3Server({ directory, bucket: 'lup-local' });
- * const gate = await startConditionalGate({ upstream: s3, port: 4568 });
- * const client = createS3Client({ endpoint: gate.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+ * const pipeline = createPipelineCredentials();
+ * const gate = await startConditionalGate({ upstream: s3, port: 4568, access: { identities: localIdentities(pipeline), bucket: 'lup-local' } });
+ * const client = createS3Client({ endpoint: gate.endpoint, credentials: pipeline });
  */
 export async function startConditionalGate(request: StartConditionalGateRequest): Promise<ConditionalGateHandle> {
   const host = request.host ?? '127.0.0.1';
@@ -248,7 +272,35 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
   const upstream = request.upstream;
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const locks = new KeyLocks();
-  const stats: GateStats = { forwarded: 0, conditionalWrites: 0, refused: 0 };
+  const stats: GateStats = { forwarded: 0, conditionalWrites: 0, refused: 0, denied: 0 };
+  const verifier = new SignatureVerifier(request.access.identities);
+  const allowedHosts = hostNamesFor(host);
+
+  /**
+   * Whether to serve a request, checked in this order: browser, Host, key safety, signature,
+   * reach. When it is served, `req.url` and the copy source become the canonical form of what was
+   * checked and the authentication is removed, so s3rver sees exactly that.
+   */
+  async function admitRequest(req: IncomingMessage): Promise<Refusal | undefined> {
+    const method = req.method ?? 'GET';
+    const early = refuseBrowserRequest(method, req.headers) ?? refuseHost(req.headers, allowedHosts);
+    if (early) return early;
+    const target = readRequestTarget(req.url ?? '/');
+    if ('unsafe' in target) return { status: 400, code: 'InvalidArgument', message: `Refused request path: ${target.unsafe}.`, extra: {} };
+    const identity = await verifier.verify({ method, target, headers: req.headers, rawHeaders: req.rawHeaders });
+    if ('status' in identity) return identity;
+    const refusal = authorize(identity, method, target, req.headers, request.access.bucket);
+    if (refusal) return refusal;
+    const query = forwardedQuery(target.query);
+    req.url = query ? `${target.path}?${query}` : target.path;
+    delete req.headers.authorization;
+    const copySource = headerValue(req.headers['x-amz-copy-source']);
+    if (copySource !== undefined) {
+      const source = readCopySource(copySource);
+      if (source) req.headers['x-amz-copy-source'] = `/${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`;
+    }
+    return undefined;
+  }
 
   /** Send a request to s3rver; the body is piped from `body` when given. */
   function send(method: string, path: string, headers: OutgoingHttpHeaders, body?: IncomingMessage): Promise<IncomingMessage> {
@@ -339,6 +391,10 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
 
   function refuse(res: ServerResponse, refusal: Refusal): void {
     stats.refused += 1;
+    writeRefusal(res, refusal);
+  }
+
+  function writeRefusal(res: ServerResponse, refusal: Refusal): void {
     const requestId = randomBytes(8).toString('hex').toUpperCase();
     const body = s3ErrorXml(refusal.code, refusal.message, refusal.extra, requestId);
     res.writeHead(refusal.status, {
@@ -347,6 +403,12 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
       'x-amz-request-id': requestId,
     });
     res.end(body);
+  }
+
+  async function deny(req: IncomingMessage, res: ServerResponse, refusal: Refusal): Promise<void> {
+    stats.denied += 1;
+    await drain(req);
+    writeRefusal(res, refusal);
   }
 
   function fail(res: ServerResponse, error: unknown): void {
@@ -480,17 +542,21 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
     await pipeResponse(up, res);
   }
 
-  const server = createServer((req, res) => {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const refusal = await admitRequest(req);
+    if (refusal) return deny(req, res, refusal);
     const op = classify(req);
-    const handling =
-      op.kind === 'pass'
-        ? handlePass(req, res)
-        : op.kind === 'read'
-          ? handleRead(op, req, res)
-          : op.kind === 'list'
-            ? handleList(op, req, res)
-            : handleWrite(op, req, res);
-    handling.catch((error: unknown) => fail(res, error));
+    return op.kind === 'pass'
+      ? handlePass(req, res)
+      : op.kind === 'read'
+        ? handleRead(op, req, res)
+        : op.kind === 'list'
+          ? handleList(op, req, res)
+          : handleWrite(op, req, res);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => fail(res, error));
   });
 
   const port = await listen(server, request.port ?? 0, host);
@@ -552,6 +618,13 @@ function listV1ToV2(xml: string, token: string | null, startAfter: string | null
     .replace(/<Marker>[\s\S]*?<\/Marker>|<Marker\/>/, '')
     .replace(/<NextMarker>[\s\S]*?<\/NextMarker>/, '')
     .replace(/(<ListBucketResult[^>]*>)/, `$1${added}`);
+}
+
+/** The Host names a gate listening on `host` answers to; `undefined` (any) on a wildcard address. */
+function hostNamesFor(host: string): ReadonlySet<string> | undefined {
+  if (host === '0.0.0.0' || host === '::') return undefined;
+  const named = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return new Set([named.toLowerCase(), '127.0.0.1', 'localhost', '[::1]']);
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

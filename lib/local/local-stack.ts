@@ -24,9 +24,10 @@ import { S3ObjectStore } from '../adapters/s3-store';
 import { startCdnServer, type CdnServerHandle } from './cdn-server';
 import { startConditionalGate, type ConditionalGateHandle } from './conditional-gate';
 import { EventRouter, type EventRouterOptions, type StepHandlers } from './event-router';
-import { LOCAL_S3_CREDENTIALS, startS3Server, type S3ServerHandle } from './s3-server';
+import { createPipelineCredentials, localIdentities, LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCredentials } from './request-auth';
+import { startS3Server, type S3ServerHandle } from './s3-server';
 
-export { LOCAL_S3_CREDENTIALS };
+export { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCredentials };
 
 /** Default bucket of the local stack. */
 export const LOCAL_BUCKET = 'lup-local';
@@ -56,6 +57,13 @@ export interface StartLocalStackRequest extends Omit<EventRouterOptions, 'handle
    */
   readonly s3Port?: number;
   /**
+   * Interface the S3 endpoint and the local CDN listen on. Anything but loopback lets other
+   * machines reach them: the S3 endpoint still requires signatures, but the publisher key is
+   * documented, so anyone on the network could stage content.
+   * @default "127.0.0.1"
+   */
+  readonly host?: string;
+  /**
    * Local CDN port; 0 picks a free one.
    * @default 0
    */
@@ -74,12 +82,17 @@ export interface StartLocalStackRequest extends Omit<EventRouterOptions, 'handle
 
 /** A running local stack. Call {@link LocalStack.stop} when done. */
 export interface LocalStack {
-  /** S3 endpoint to use with `forcePathStyle` and {@link LOCAL_S3_CREDENTIALS}: the gate. */
+  /**
+   * S3 endpoint to use with `forcePathStyle`: the gate. Sign with {@link LOCAL_PUBLISHER_CREDENTIALS}
+   * to publish, {@link LOCAL_OPERATOR_CREDENTIALS} for operator commands.
+   */
   readonly s3Endpoint: string;
   /** Base URL of the local CDN, ending in `/`. */
   readonly cdnBaseUrl: string;
   readonly bucket: string;
-  /** The client the stack's store uses (through the gate). */
+  /** The pipeline's own key pair: random per start, full reach, used in-process only. */
+  readonly credentials: LocalCredentials;
+  /** The client the stack's store uses (through the gate, signed with the pipeline's key). */
   readonly client: S3Client;
   /** The object store, through the gate. */
   readonly store: S3ObjectStore;
@@ -92,7 +105,7 @@ export interface LocalStack {
 
 /** Start the embedded local stack. On failure, whatever was started is stopped again. */
 export async function startLocalStack(request: StartLocalStackRequest): Promise<LocalStack> {
-  const { dataDir, handlers, s3Port, cdnPort, corsOrigins, ...routerOptions } = request;
+  const { dataDir, handlers, s3Port, cdnPort, corsOrigins, host, ...routerOptions } = request;
   const bucket = request.bucket ?? LOCAL_BUCKET;
   const cleanups: (() => Promise<void>)[] = [];
   let stopping: Promise<void> | undefined;
@@ -103,13 +116,16 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
   try {
     const s3: S3ServerHandle = await startS3Server({ directory: join(dataDir, 's3'), bucket });
     cleanups.push(() => s3.close());
-    const gate = await startConditionalGate({ upstream: s3, port: s3Port ?? 0 });
+    const credentials = createPipelineCredentials();
+    const gate = await startConditionalGate({ upstream: s3, port: s3Port ?? 0, host, access: { identities: localIdentities(credentials), bucket } });
     cleanups.push(() => gate.close());
-    const client = createS3Client({ endpoint: gate.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+    // On a wildcard address the pipeline reaches the gate on loopback.
+    const wildcard = host === '0.0.0.0' || host === '::';
+    const client = createS3Client({ endpoint: wildcard ? `http://127.0.0.1:${gate.port}` : gate.endpoint, credentials });
     cleanups.push(async () => client.destroy());
     const store = new S3ObjectStore({ client, bucket });
     const invalidator = new RecordingInvalidator();
-    const cdn: CdnServerHandle = await startCdnServer({ store, corsOrigins, port: cdnPort ?? 0 });
+    const cdn: CdnServerHandle = await startCdnServer({ store, corsOrigins, port: cdnPort ?? 0, host });
     cleanups.push(() => cdn.close());
     const context: LocalStackContext = { bucket, store, client, invalidator, cdnBaseUrl: cdn.baseUrl };
     const router = new EventRouter({
@@ -128,6 +144,7 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
       s3Endpoint: gate.endpoint,
       cdnBaseUrl: cdn.baseUrl,
       bucket,
+      credentials,
       client,
       store,
       invalidator,

@@ -1,17 +1,11 @@
 /**
  * The local S3 server: s3rver, silent, on 127.0.0.1, its data in a folder that survives restarts.
  * It sits behind the conditional-write gate; nobody but the gate should talk to it directly,
- * because s3rver ignores `If-Match` / `If-None-Match` on writes.
+ * because s3rver ignores `If-Match` / `If-None-Match` on writes, serves unsigned requests, never
+ * verifies SigV4 signatures and joins keys into file paths (the gate checks all of that).
  */
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-
-/**
- * The fixed credentials of the local S3 server. s3rver knows exactly this key pair; it checks
- * that the access key exists but does not verify SigV4 signatures, so any client signing with
- * them is accepted whatever Host it signed for.
- */
-export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 /** An S3-style event record as s3rver emits it (subset we read). Keys are NOT URL-encoded. */
 export interface S3EventRecordLike {

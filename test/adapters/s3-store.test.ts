@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lib/adapters/s3-client';
 import { S3ObjectStore } from '../../lib/adapters/s3-store';
-import { LOCAL_S3_CREDENTIALS } from '../../lib/local/s3-server';
+
 import { startLocalS3, type LocalS3 } from '../local/local-s3';
 
 let local: LocalS3;
@@ -131,7 +131,7 @@ describe('S3ObjectStore error mapping', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    client = createS3Client({ endpoint, credentials: LOCAL_S3_CREDENTIALS });
+    client = createS3Client({ endpoint, credentials: { accessKeyId: 'FAKE', secretAccessKey: 'FAKE' } });
     store = new S3ObjectStore({ client, bucket: 'fake' });
   });
   afterAll(async () => {

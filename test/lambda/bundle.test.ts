@@ -12,7 +12,7 @@ import { keys } from '../../lib/core/keys';
 import { HANDLER_BUNDLING } from '../../lib/constructs/handler-bundling';
 import { createContent } from '../../lib/factory/content-factory';
 import { zipContent } from '../../lib/factory/write-content';
-import { LOCAL_S3_CREDENTIALS, startLocalStack, type LocalStack } from '../../lib/local/local-stack';
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import { LAMBDA_ENDPOINT_OVERRIDES, LAMBDA_ENV } from '../../lambda/environment';
 import { studioConfigEnv } from '../helpers/studio-config-env';
 
@@ -42,8 +42,8 @@ describe('the bundled archive handler', () => {
       [LAMBDA_ENV.cdnBaseUrl]: 'https://d111.cloudfront.net/',
       [LAMBDA_ENV.distributionId]: 'E2EXAMPLE',
       [LAMBDA_ENDPOINT_OVERRIDES.s3Endpoint]: stack.s3Endpoint,
-      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
       AWS_REGION: 'us-east-1',
     };
     const zip = await zipContent(createContent({ seed: 9, resourceCount: 6 }));

@@ -7,7 +7,7 @@ import { hashHex } from '../../lib/core/format/digest';
 import { keys } from '../../lib/core/keys';
 import { createContent } from '../../lib/factory/content-factory';
 import { zipContent } from '../../lib/factory/write-content';
-import { startLocalStack, LOCAL_S3_CREDENTIALS, type LocalStack } from '../../lib/local/local-stack';
+import { startLocalStack, type LocalStack } from '../../lib/local/local-stack';
 import { LAMBDA_ENDPOINT_OVERRIDES, LAMBDA_ENV } from '../../lambda/environment';
 import { studioConfigEnv } from '../helpers/studio-config-env';
 import { decodeEventKey, type S3Event } from '../../lambda/s3-event';
@@ -66,8 +66,8 @@ describe('Lambda handler entries', () => {
       [LAMBDA_ENV.distributionId]: 'E2EXAMPLE',
       [LAMBDA_ENDPOINT_OVERRIDES.s3Endpoint]: stack.s3Endpoint,
       [LAMBDA_ENDPOINT_OVERRIDES.cloudFrontEndpoint]: `http://127.0.0.1:${address.port}`,
-      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+      AWS_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
       AWS_REGION: 'us-east-1',
     });
     resetPipelineContext();

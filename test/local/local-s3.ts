@@ -9,7 +9,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lib/adapters/s3-client';
 import { S3ObjectStore } from '../../lib/adapters/s3-store';
 import { startConditionalGate, type ConditionalGateHandle } from '../../lib/local/conditional-gate';
-import { LOCAL_S3_CREDENTIALS, startS3Server, type S3ServerHandle } from '../../lib/local/s3-server';
+import { createPipelineCredentials, localIdentities } from '../../lib/local/request-auth';
+import { startS3Server, type S3ServerHandle } from '../../lib/local/s3-server';
 
 export interface LocalS3 {
   readonly dir: string;
@@ -28,8 +29,10 @@ export async function makeTempDir(prefix = 'lup-test-'): Promise<string> {
 export async function startLocalS3(bucket = 'lup-test'): Promise<LocalS3> {
   const dir = await makeTempDir();
   const s3 = await startS3Server({ directory: dir, bucket });
-  const gate = await startConditionalGate({ upstream: s3 });
-  const client = createS3Client({ endpoint: gate.endpoint, credentials: LOCAL_S3_CREDENTIALS });
+  // Signed with a full-reach key, as the pipeline's own client is.
+  const credentials = createPipelineCredentials();
+  const gate = await startConditionalGate({ upstream: s3, access: { identities: localIdentities(credentials), bucket } });
+  const client = createS3Client({ endpoint: gate.endpoint, credentials });
   const store = new S3ObjectStore({ client, bucket });
   return {
     dir,
