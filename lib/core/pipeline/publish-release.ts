@@ -111,7 +111,7 @@ export async function publishRelease(context: PipelineContext, copies: readonly 
   const limit = pLimit(PUBLISH_CONCURRENCY);
   const copied = await Promise.all(copies.map((c) => limit(async () => {
     const contentType = c.to.endsWith('.zip') ? 'application/zip' : 'application/octet-stream';
-    if (await context.store.head(c.to)) return 0;
+    // No HEAD first: the copy is create-only, and a destination already there is reported as such.
     let wrote: boolean;
     try {
       wrote = await copyOnce(context, c.from, c.to, { sourceEtag: c.sourceEtag, contentType, served: true });
