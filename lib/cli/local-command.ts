@@ -25,6 +25,12 @@ function port(flag: string, value: string): number {
   return n;
 }
 
+/** Which flag's port is taken, and the way out. */
+function portInUseMessage(error: { port?: number }, options: LocalOptions): string {
+  const flag = error.port === Number(options.cdnPort) ? '--cdn-port' : '--s3-port';
+  return `port ${error.port ?? '?'} (${flag}) is in use on 127.0.0.1; is another \`lup local\` running? Pass another ${flag}, or ${flag} 0 for a free one.`;
+}
+
 registerCommand((program, io) => {
   program
     .command('local')
@@ -58,11 +64,12 @@ Credentials for other S3 tools (aws-cli, rclone): access key ${LOCAL_S3_CREDENTI
           s3Port: port('--s3-port', options.s3Port),
           cdnPort: port('--cdn-port', options.cdnPort),
           config,
+          command: 'lup local',
           log,
           onDeadLetter: (d) => log({ level: 'error', step: d.step, key: d.key, message: `gave up after ${d.attempts} attempts: ${d.message}` }),
         });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`a port is in use (--s3-port ${options.s3Port} / --cdn-port ${options.cdnPort}); is another \`lup local\` running? Pick others, or 0 for free ones.`);
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(portInUseMessage(error as { port?: number }, options));
         throw error;
       }
       if (options.json) io.stdout(`${JSON.stringify({ s3: stack.s3Endpoint, cdn: stack.cdnBaseUrl, bucket: stack.bucket })}\n`);

@@ -27,7 +27,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr(`${formatError(error.toJSON())}\n`);
       const hint = errorHint(error);
       if (hint) io.stderr(`${hint}\n`);
-      return error.code === 'USAGE_INVALID' || error.code === 'INPUT_NOT_FOUND' || error.code === 'CONFIG_INVALID' ? EXIT.usage : EXIT.invalid;
+      return error.code === 'USAGE_INVALID' || error.code === 'INPUT_NOT_FOUND' || error.code === 'CONFIG_INVALID' || error.code === 'DATA_DIR_IN_USE' ? EXIT.usage : EXIT.invalid;
     }
     io.stderr(`lup: unexpected failure: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
     return EXIT.invalid;

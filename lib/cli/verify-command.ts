@@ -128,7 +128,9 @@ registerCommand((program, io, state) => {
     }
     await withTarget(options, io, async (target) => {
       if (!target.cdnBaseUrl) {
-        throw new UsageError(`--cdn is required with a non-local --endpoint (${options.endpoint}): pass the CDK stack output CdnBaseUrl, for example --cdn https://d111abcdef8.cloudfront.net/.`);
+        throw new UsageError(options.endpoint === 'aws'
+          ? '--cdn is required with --endpoint aws: pass the CDK stack output CdnBaseUrl, for example --cdn https://d111abcdef8.cloudfront.net/.'
+          : `--cdn is required: ${options.endpoint} did not say where its CDN is (it is not a running \`lup local\`, which answers /.well-known/lup-local.json). Pass the CDN players download from, for example --cdn http://127.0.0.1:4570/ or the CDK output CdnBaseUrl.`);
       }
       await run(target.cdnBaseUrl);
     });

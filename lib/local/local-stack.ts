@@ -24,12 +24,12 @@ import { S3ObjectStore } from '../adapters/s3-store';
 import { startCdnServer, type CdnServerHandle } from './cdn-server';
 import { startConditionalGate, type ConditionalGateHandle } from './conditional-gate';
 import { EventRouter, type EventRouterOptions, type StepHandlers } from './event-router';
+import { LOCAL_BUCKET } from './defaults';
 import { LOCAL_S3_CREDENTIALS, startS3Server, type S3ServerHandle } from './s3-server';
 
 export { LOCAL_S3_CREDENTIALS };
 
-/** Default bucket of the local stack. */
-export const LOCAL_BUCKET = 'lup-local';
+export { LOCAL_BUCKET };
 
 /** What the handlers of a local stack may use; given to a handler factory. */
 export interface LocalStackContext {
@@ -90,6 +90,19 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** What the gate answers at `/.well-known/lup-local.json`: how to reach this stack. */
+export interface LocalStackDiscovery {
+  readonly service: 'lup-local';
+  readonly s3Endpoint: string;
+  readonly cdnBaseUrl: string;
+  readonly bucket: string;
+  readonly pid: number;
+}
+
+function discoveryDocument(endpoints: { s3Endpoint: string; cdnBaseUrl: string; bucket: string }): LocalStackDiscovery {
+  return { service: 'lup-local', ...endpoints, pid: process.pid };
+}
+
 /** Start the embedded local stack. On failure, whatever was started is stopped again. */
 export async function startLocalStack(request: StartLocalStackRequest): Promise<LocalStack> {
   const { dataDir, handlers, s3Port, cdnPort, corsOrigins, ...routerOptions } = request;
@@ -103,7 +116,8 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
   try {
     const s3: S3ServerHandle = await startS3Server({ directory: join(dataDir, 's3'), bucket });
     cleanups.push(() => s3.close());
-    const gate = await startConditionalGate({ upstream: s3, port: s3Port ?? 0 });
+    let discovery: LocalStackDiscovery | undefined;
+    const gate = await startConditionalGate({ upstream: s3, port: s3Port ?? 0, discovery: () => discovery });
     cleanups.push(() => gate.close());
     const client = createS3Client({ endpoint: gate.endpoint, credentials: LOCAL_S3_CREDENTIALS });
     cleanups.push(async () => client.destroy());
@@ -111,6 +125,7 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
     const invalidator = new RecordingInvalidator();
     const cdn: CdnServerHandle = await startCdnServer({ store, corsOrigins, port: cdnPort ?? 0 });
     cleanups.push(() => cdn.close());
+    discovery = discoveryDocument({ s3Endpoint: gate.endpoint, cdnBaseUrl: cdn.baseUrl, bucket });
     const context: LocalStackContext = { bucket, store, client, invalidator, cdnBaseUrl: cdn.baseUrl };
     const router = new EventRouter({
       ...routerOptions,
