@@ -3,8 +3,8 @@
  * CDN) until Ctrl-C. Data persists in the data folder.
  */
 import type { LogEvent } from '../core/pipeline/context';
-import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT, startPipelineStack } from '../local/pipeline-stack';
-import { LOCAL_S3_CREDENTIALS } from '../local/local-stack';
+import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT } from '../local/defaults';
+import { LOCAL_S3_CREDENTIALS } from '../local/s3-server';
 import { UsageError } from './io';
 import { loadStudioConfig } from './load-config';
 import { registerCommand } from './program';
@@ -57,6 +57,7 @@ Credentials for other S3 tools (aws-cli, rclone): access key ${LOCAL_S3_CREDENTI
         if (options.json) io.stderr(`${JSON.stringify({ ...event, time: new Date().toISOString() })}\n`);
         else io.stderr(`[${event.step}] ${event.level === 'info' ? '' : `${event.level.toUpperCase()} `}${event.game ? `${event.game}${event.upload ? `/${event.upload}` : ''}: ` : ''}${event.code ? `${event.code} ` : ''}${event.message}\n`);
       };
+      const { startPipelineStack } = await import('../local/pipeline-stack');
       let stack;
       try {
         stack = await startPipelineStack({

@@ -5,7 +5,7 @@ import { formatError } from '../core/errors';
 import { keys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import { type ChannelPointer } from '../core/documents/pointer';
-import { uploadStatusCodec, type UploadState } from '../core/documents/upload-status';
+import type { UploadState } from '../core/documents/upload-status';
 import { EXIT, UsageError, type CliIo } from './io';
 import { formatTable, printJson, readChannelPointers, reportFailure, requireId, withTarget } from './operator-support';
 import { registerCommand } from './program';
@@ -74,6 +74,7 @@ async function showUpload(io: CliIo, store: ObjectStore, game: string, upload: s
       + (known.length > 0 ? `Most recent uploads: ${known.join(', ')}.` : `Game "${game}" has no uploads yet; publish with \`lup publish --game ${game}\`.`),
     );
   }
+  const { uploadStatusCodec } = await import('../core/documents/upload-status');
   const status = uploadStatusCodec.parse(object.body, { key });
   if (json) {
     printJson(io, { ok: !FAILED_STATES.includes(status.state), ...status });

@@ -13,7 +13,6 @@ import type { PipelineStack } from '../local/pipeline-stack';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isAbsolute, join } from 'node:path';
 import { UsageError, type CliIo } from './io';
-import { discoverLocalStack } from './discover';
 import { loadStudioConfig } from './load-config';
 
 /** The `--endpoint` value that means Amazon S3 itself. */
@@ -111,33 +110,40 @@ export async function openTarget(options: TargetOptions, io: CliIo): Promise<Tar
   const loopback = !aws && isLoopback(options.endpoint);
   // The CDN of a `lup local` is whatever that stack says, never a default port: a verifier that
   // checked the default stack's CDN could report OK about another stack (issue 11, item 1).
-  const discovered = endpoint && !(options.cdn && options.bucket) ? await discoverLocalStack(endpoint.origin) : undefined;
+  // Discovery and the S3 client load in parallel; the first byte of a publish waits for both.
+  const [{ createS3Client }, { S3ObjectStore }, { LOCAL_S3_CREDENTIALS }, discovered] = await Promise.all([
+    import('../adapters/s3-client'), import('../adapters/s3-store'), import('../local/s3-server'),
+    endpoint && !(options.cdn && options.bucket) ? import('./discover').then((d) => d.discoverLocalStack(endpoint.origin)) : undefined,
+  ]);
   const bucket = options.bucket ?? discovered?.bucket ?? (loopback ? LOCAL_BUCKET : undefined);
   if (!bucket) throw new UsageError(`--bucket is required with --endpoint ${options.endpoint} (the CDK stack output BucketName), for example --bucket my-studio-contentbucket-1a2b3c.`);
-  const [{ createS3Client }, { S3ObjectStore }, { RecordingInvalidator }, { systemClock }, { runControl }, { LOCAL_S3_CREDENTIALS }] = await Promise.all([
-    import('../adapters/s3-client'), import('../adapters/s3-store'), import('../adapters/cdn'), import('../core/ports'), import('../core/pipeline/control'), import('../local/s3-server'),
-  ]);
   const client = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? LOCAL_S3_CREDENTIALS : undefined });
   const store = new S3ObjectStore({ client, bucket });
   const cdnBaseUrl = options.cdn ? withSlash(options.cdn) : discovered?.cdnBaseUrl;
-  const context: PipelineContext = { store, cdn: new RecordingInvalidator(), clock: systemClock, config, cdnBaseUrl: cdnBaseUrl ?? '' };
-  const { InvokeCommand, LambdaClient } = await import('@aws-sdk/client-lambda');
-  const { errorFromJSON } = await import('../core/errors');
-  const lambda = options.controlFunction ? new LambdaClient({ region: options.region }) : undefined;
+  // Operator commands only: the control path (CloudFront and Lambda clients) loads when used.
+  let lambda: { destroy(): void } | undefined;
+  const control = async (request: ControlRequest): Promise<ControlResponse> => {
+    if (!options.controlFunction) {
+      const [{ RecordingInvalidator }, { systemClock }, { runControl }] = await Promise.all([import('../adapters/cdn'), import('../core/ports'), import('../core/pipeline/control')]);
+      const context: PipelineContext = { store, cdn: new RecordingInvalidator(), clock: systemClock, config, cdnBaseUrl: cdnBaseUrl ?? '' };
+      return runControl(context, request);
+    }
+    const [{ InvokeCommand, LambdaClient }, { errorFromJSON }] = await Promise.all([import('@aws-sdk/client-lambda'), import('../core/errors')]);
+    const client = new LambdaClient({ region: options.region });
+    lambda = client;
+    const response = await client.send(new InvokeCommand({ FunctionName: options.controlFunction, Payload: Buffer.from(JSON.stringify(request)) }));
+    const payload = JSON.parse(Buffer.from(response.Payload ?? []).toString('utf8') || '{}') as ControlResponse | { error: LupErrorData };
+    if (response.FunctionError) throw new Error(`control function failed: ${JSON.stringify(payload)}`);
+    if ('error' in payload) throw errorFromJSON(payload.error);
+    return payload;
+  };
   return {
     store,
     client,
     bucket,
     cdnBaseUrl,
     description: `${endpoint ? endpoint.origin : 'Amazon S3'} bucket ${bucket}`,
-    control: async (request) => {
-      if (!lambda) return runControl(context, request);
-      const response = await lambda.send(new InvokeCommand({ FunctionName: options.controlFunction, Payload: Buffer.from(JSON.stringify(request)) }));
-      const payload = JSON.parse(Buffer.from(response.Payload ?? []).toString('utf8') || '{}') as ControlResponse | { error: LupErrorData };
-      if (response.FunctionError) throw new Error(`control function failed: ${JSON.stringify(payload)}`);
-      if ('error' in payload) throw errorFromJSON(payload.error);
-      return payload;
-    },
+    control,
     close: async () => {
       client.destroy();
       lambda?.destroy();

@@ -1,9 +1,10 @@
 /**
  * `lup verify`: download a live channel through the CDN as a game does and check every byte.
  */
-import { SingleBar } from 'cli-progress';
+import type { SingleBar as SingleBarType } from 'cli-progress';
 import { formatError } from '../core/errors';
-import { DEFAULT_VERIFY_CONCURRENCY, verifyChannel, type VerifyChannelResponse, type VerifyProgress } from '../client/verify-channel';
+import type { VerifyChannelResponse, VerifyProgress } from '../client/verify-channel';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../client/verify-defaults';
 import { CHANNEL_CACHE, CONTENT_CACHE } from '../http-policy';
 import { EXIT, UsageError, type CliIo } from './io';
 import { errorsToJson, formatBytes, parsePositiveInteger, printJson, requireId, withTarget } from './operator-support';
@@ -39,7 +40,7 @@ Examples:
       verify a running \`lup local\`, as JSON for CI`;
 
 /** A progress line on stderr while objects are checked (only on a terminal). */
-function progressBar(io: CliIo): { update(event: VerifyProgress): void; stop(): void } {
+function progressBar(io: CliIo, SingleBar: typeof SingleBarType): { update(event: VerifyProgress): void; stop(): void } {
   const stream = { write: (text: string) => (io.stderr(text), true), isTTY: true, columns: 100 } as unknown as NodeJS.WriteStream;
   const bar = new SingleBar({
     stream,
@@ -104,7 +105,8 @@ registerCommand((program, io, state) => {
     const concurrency = parsePositiveInteger('--concurrency', options.concurrency, 256);
     const json = options.json === true;
     const run = async (cdnBaseUrl: string): Promise<void> => {
-      const progress = io.isTTY && !json ? progressBar(io) : undefined;
+      const [{ verifyChannel }, { SingleBar }] = await Promise.all([import('../client/verify-channel'), import('cli-progress')]);
+      const progress = io.isTTY && !json ? progressBar(io, SingleBar) : undefined;
       let report: VerifyChannelResponse;
       try {
         report = await verifyChannel({ cdnBaseUrl, game, channel, concurrency, onProgress: progress?.update });

@@ -15,6 +15,7 @@
  * Paths are resolved against the CDN base URL the caller gives, never against the pointer's `url`
  * fields, which name the CDN the pipeline was configured with (possibly another host).
  */
+import { DEFAULT_VERIFY_CONCURRENCY } from './verify-defaults';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,7 +37,7 @@ import { verifyArchive } from '../core/format/verify-archive';
 import { CHANNEL_CACHE, CONTENT_CACHE } from '../http-policy';
 
 /** Downloads in flight at once unless told otherwise. */
-export const DEFAULT_VERIFY_CONCURRENCY = 16;
+export { DEFAULT_VERIFY_CONCURRENCY };
 
 
 /** Options of {@link verifyChannel}. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runCli } from '../../lib/cli/run';
 import { captureIo } from '../helpers/cli-run';
+import { LUP_NODE_ARGS } from '../helpers/lup-process';
 
 const ROOT = join(__dirname, '..', '..');
 const SAMPLE = join(ROOT, 'examples', 'sample-game', 'v1', 'sample.zip');
@@ -16,7 +17,7 @@ const SAMPLE = join(ROOT, 'examples', 'sample-game', 'v1', 'sample.zip');
 interface Running { child: ChildProcessWithoutNullStreams; s3: string; cdn: string }
 
 async function startLocal(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'lup.cjs'), 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet'], { cwd: ROOT });
+  const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet'], { cwd: ROOT });
   const lines = createInterface({ input: child.stdout });
   const ready = await new Promise<{ s3: string; cdn: string }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`lup local exited early with ${code}`)));
@@ -61,7 +62,7 @@ describe('lup local', () => {
   });
 
   it('refuses a bad port with exit code 2, naming the flag', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'lup.cjs'), 'local', '--data-dir', join(dir, 'd'), '--s3-port', 'abc'], { cwd: ROOT });
+    const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', join(dir, 'd'), '--s3-port', 'abc'], { cwd: ROOT });
     let err = '';
     child.stderr.on('data', (c) => { err += c; });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
