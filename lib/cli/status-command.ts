@@ -100,13 +100,14 @@ async function showUpload(io: CliIo, store: ObjectStore, game: string, upload: s
 
 async function showChannels(io: CliIo, store: ObjectStore, game: string, json: boolean): Promise<number> {
   const channels = (await readChannelPointers(store, game)).map(summarise);
+  // A game with no channel is not "fine": a typo in --game must not pass a CI check (issue 11).
   if (json) {
-    printJson(io, { ok: true, game, channels });
-    return EXIT.ok;
+    printJson(io, { ok: channels.length > 0, game, channels });
+    return channels.length > 0 ? EXIT.ok : EXIT.invalid;
   }
   if (channels.length === 0) {
     io.stdout(`Game ${game} has no released channel yet; publish with \`lup publish --game ${game} --channel <name>\`.\n`);
-    return EXIT.ok;
+    return EXIT.invalid;
   }
   const rows = [['CHANNEL', 'RELEASE', 'SEQUENCE', 'CAUSE', 'PUBLISHED'], ...channels.map((c) => [c.channel, c.releaseId, String(c.sequence), c.cause, c.publishedAt])];
   io.stdout(`Game ${game}: ${channels.length} channel(s)\n${formatTable(rows, '  ').join('\n')}\n`);
