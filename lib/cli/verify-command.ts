@@ -74,6 +74,7 @@ function printReport(io: CliIo, cdnBaseUrl: string, report: VerifyChannelRespons
   ];
   if (report.releaseId !== undefined) lines.push(`  release:  ${report.releaseId} (sequence ${report.sequence}, ${report.kind})`);
   lines.push(`  checked:  ${report.objectsChecked} object(s), ${formatBytes(report.bytesDownloaded)} downloaded`);
+  if (report.retries > 0) lines.push(`  retried:  ${report.retries} transient failure(s) (HTTP 5xx/429 or a dropped connection), each got past by a retry`);
   if (report.ok) {
     lines.push('OK: every object is served with the digest, size and cache headers the pointer promises.');
     io.stdout(`${lines.join('\n')}\n`);
@@ -116,7 +117,7 @@ registerCommand((program, io, state) => {
       if (json) {
         printJson(io, {
           ok: report.ok, game, channel, cdnBaseUrl, pointerUrl: report.pointerUrl, releaseId: report.releaseId, sequence: report.sequence,
-          kind: report.kind, objectsChecked: report.objectsChecked, bytesDownloaded: report.bytesDownloaded, mismatches: errorsToJson(report.mismatches),
+          kind: report.kind, objectsChecked: report.objectsChecked, bytesDownloaded: report.bytesDownloaded, retries: report.retries, mismatches: errorsToJson(report.mismatches),
         });
       } else {
         printReport(io, cdnBaseUrl, report);
