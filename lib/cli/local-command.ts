@@ -78,6 +78,8 @@ Credentials for other S3 tools (aws-cli, rclone): access key ${LOCAL_S3_CREDENTI
         io.stdout(`Local stack ready (${config ? `studio "${config.studio}"` : 'development mode'}; data in ${resolvePath(io, options.dataDir)})\n`);
         io.stdout(`  S3 endpoint: ${stack.s3Endpoint}  bucket ${stack.bucket}  (key ${LOCAL_S3_CREDENTIALS.accessKeyId} / ${LOCAL_S3_CREDENTIALS.secretAccessKey}, path-style)\n`);
         io.stdout(`  CDN:         ${stack.cdnBaseUrl}\n  Ctrl-C stops it.\n`);
+        // Said loudly: an editor build silently undoing a deliberate rollback surprised a user (issue 11).
+        if (!config) io.stdout('  Note: development mode. Editor uploads (staging/<game>/editor/) release to the channel "stable" at once, replacing what it serves, also after a `lup rollback`. Pass --config to choose the channel (autoReleaseChannel).\n');
       }
       await new Promise<void>((resolve) => {
         const stop = (): void => {

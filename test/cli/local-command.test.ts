@@ -6,7 +6,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
+import { listen } from '../../lib/local/listen';
 import { runCli } from '../../lib/cli/run';
 import { captureIo } from '../helpers/cli-run';
 import { LUP_NODE_ARGS } from '../helpers/lup-process';
@@ -58,6 +60,21 @@ describe('lup local', () => {
       expect(((await again.json()) as { releaseId: string }).releaseId).toBe(releaseId);
     } finally {
       expect(await stop(second)).toBe(0);
+    }
+  });
+
+  it('names the port in use and its flag (exit 2)', async () => {
+    const taken = createServer();
+    const port = await listen(taken, 0, '127.0.0.1');
+    try {
+      const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', join(dir, 'd'), '--s3-port', String(port), '--cdn-port', '0'], { cwd: ROOT });
+      let err = '';
+      child.stderr.on('data', (c) => { err += c; });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(2);
+      expect(err).toContain(`error: port ${port} (--s3-port) is in use on 127.0.0.1`);
+    } finally {
+      taken.close();
     }
   });
 
