@@ -5,7 +5,7 @@
  *   npx tsx bench/publish.ts [--runs 3] [--modes loose,zip] [--tools lup,rclone,aws]
  *                            [--resources 5000] [--target-mb 150] [--seed 1]
  *
- * - lup: `node bin/lup.cjs publish <path> --game <fresh> --channel stable --endpoint <s3> --json`,
+ * - lup: `node dist/bin/lup.js publish <path> --game <fresh> --channel stable --endpoint <s3> --json`,
  *   a fresh game id per run so nothing is skipped. "upload done" is the wall time minus the wait
  *   for the verdict (`timings.liveMs - timings.uploadedMs`); "live" is the whole wall time
  *   (process start to exit: planning and the local check, uploads, pipeline verification and the

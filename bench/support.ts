@@ -22,7 +22,8 @@ import { writeLooseFolder, writeZip } from '../lib/factory/write-content';
 
 export const ROOT = join(__dirname, '..');
 export const OUT_DIR = join(ROOT, 'bench', 'out');
-export const LUP = join(ROOT, 'bin', 'lup.cjs');
+/** The compiled `lup`, as installed from the package: benchmarks measure what users run (`npm run build` first). */
+export const LUP = join(ROOT, 'dist', 'bin', 'lup.js');
 
 /** `--name value` flags of a benchmark script, with defaults. */
 export function flags(defaults: Record<string, string>): Record<string, string> {

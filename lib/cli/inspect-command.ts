@@ -5,7 +5,7 @@
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { verifyLocalPath, type LocalVerification } from '../content/verify-local';
+import type { LocalVerification } from '../content/verify-local';
 import { HASH_ALGORITHM_BY_CODE, sha1OfText, toHex } from '../core/format/digest';
 import type { LupErrorData } from '../core/errors';
 import { ENTRY_FLAG, type Manifest } from '../core/format/manifest';
@@ -208,6 +208,7 @@ export async function runInspect(path: string, options: ContentCommandOptions, i
   await checkPathsExist([path], io.cwd);
   const publicKey = options.publicKey === undefined ? undefined : await readPublicKeyOption(options.publicKey, io.cwd);
   const policy = { publicKey, projectTitle: options.projectTitle, allowUnsigned: options.allowUnsigned };
+  const { verifyLocalPath } = await import('../content/verify-local');
   const verification = await verifyLocalPath(path, policy, { cwd: io.cwd });
   const info = await inspectJson(verification, options, io.cwd);
   io.stdout(options.json ? `${JSON.stringify(info, null, 2)}\n` : formatInspect(info));

@@ -3,8 +3,8 @@
  * CDN) until Ctrl-C. Data persists in the data folder.
  */
 import type { LogEvent } from '../core/pipeline/context';
-import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT, startPipelineStack } from '../local/pipeline-stack';
-import { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS } from '../local/local-stack';
+import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT } from '../local/defaults';
+import { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS } from '../local/request-auth';
 import { UsageError } from './io';
 import { loadStudioConfig } from './load-config';
 import { registerCommand } from './program';
@@ -24,6 +24,12 @@ function port(flag: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} "${value}" is not a port number (0-65535; 0 picks a free one).`);
   return n;
+}
+
+/** Which flag's port is taken, and the way out. */
+function portInUseMessage(error: { port?: number }, options: LocalOptions): string {
+  const flag = error.port === Number(options.cdnPort) ? '--cdn-port' : '--s3-port';
+  return `port ${error.port ?? '?'} (${flag}) is in use on 127.0.0.1; is another \`lup local\` running? Pass another ${flag}, or ${flag} 0 for a free one.`;
 }
 
 registerCommand((program, io) => {
@@ -58,6 +64,7 @@ Every request must be signed (SigV4), path-style. Credentials for other S3 tools
         if (options.json) io.stderr(`${JSON.stringify({ ...event, time: new Date().toISOString() })}\n`);
         else io.stderr(`[${event.step}] ${event.level === 'info' ? '' : `${event.level.toUpperCase()} `}${event.game ? `${event.game}${event.upload ? `/${event.upload}` : ''}: ` : ''}${event.code ? `${event.code} ` : ''}${event.message}\n`);
       };
+      const { startPipelineStack } = await import('../local/pipeline-stack');
       let stack;
       try {
         stack = await startPipelineStack({
@@ -66,11 +73,12 @@ Every request must be signed (SigV4), path-style. Credentials for other S3 tools
           cdnPort: port('--cdn-port', options.cdnPort),
           host: options.host,
           config,
+          command: 'lup local',
           log,
           onDeadLetter: (d) => log({ level: 'error', step: d.step, key: d.key, message: `gave up after ${d.attempts} attempts: ${d.message}` }),
         });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`a port is in use (--s3-port ${options.s3Port} / --cdn-port ${options.cdnPort}); is another \`lup local\` running? Pick others, or 0 for free ones.`);
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(portInUseMessage(error as { port?: number }, options));
         throw error;
       }
       if (options.json) io.stdout(`${JSON.stringify({ s3: stack.s3Endpoint, cdn: stack.cdnBaseUrl, bucket: stack.bucket })}\n`);
@@ -79,6 +87,8 @@ Every request must be signed (SigV4), path-style. Credentials for other S3 tools
         io.stdout(`  S3 endpoint: ${stack.s3Endpoint}  bucket ${stack.bucket}  (signed requests only, path-style)\n`);
         io.stdout(`    publisher key ${LOCAL_PUBLISHER_CREDENTIALS.accessKeyId} / ${LOCAL_PUBLISHER_CREDENTIALS.secretAccessKey}   operator key ${LOCAL_OPERATOR_CREDENTIALS.accessKeyId} / ${LOCAL_OPERATOR_CREDENTIALS.secretAccessKey}\n`);
         io.stdout(`  CDN:         ${stack.cdnBaseUrl}\n  Ctrl-C stops it.\n`);
+        // Said loudly: an editor build silently undoing a deliberate rollback surprised a user (issue 11).
+        if (!config) io.stdout('  Note: development mode. Editor uploads (staging/<game>/editor/) release to the channel "stable" at once, replacing what it serves, also after a `lup rollback`. Pass --config to choose the channel (autoReleaseChannel).\n');
       }
       await new Promise<void>((resolve) => {
         const stop = (): void => {

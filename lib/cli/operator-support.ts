@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { formatError, isLupError, type LupError } from '../core/errors';
 import { isValidId, keys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
-import { pointerCodec, type ChannelPointer } from '../core/documents/pointer';
+import type { ChannelPointer } from '../core/documents/pointer';
 import { EXIT, UsageError, errorHint, type CliIo } from './io';
 import { openTarget, type Target, type TargetOptions } from './target';
 
@@ -88,6 +88,7 @@ export function errorsToJson(errors: readonly LupError[]): ReturnType<LupError['
 
 /** Every channel of a game with its pointer, in name order. */
 export async function readChannelPointers(store: ObjectStore, game: string): Promise<ChannelPointer[]> {
+  const { pointerCodec } = await import('../core/documents/pointer');
   const prefix = keys.channelsPrefix(game);
   const listed = (await store.list(prefix)).filter((o) => o.key.endsWith('.json') && !o.key.slice(prefix.length).includes('/'));
   const pointers = await Promise.all(listed.map(async (o) => {

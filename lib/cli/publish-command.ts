@@ -4,14 +4,10 @@
 import { performance } from 'node:perf_hooks';
 import { formatError } from '../core/errors';
 import { isValidId } from '../core/keys';
-import { planPublish } from '../publisher/plan';
-import { policyForGame } from '../core/format/policy';
-import { publishPlan } from '../publisher/publish';
 import { EXIT, UsageError } from './io';
 import { parsePositiveInteger } from './operator-support';
 import { registerCommand } from './program';
 import { readPublicKeyOption } from './validate-command';
-import { byteProgress } from './progress';
 import { addTargetOptions, openTarget, resolvePath, targetConfig, type TargetOptions } from './target';
 
 interface PublishOptions extends TargetOptions {
@@ -23,6 +19,19 @@ interface PublishOptions extends TargetOptions {
   readonly publicKey?: string;
   readonly check: boolean;
   readonly json?: boolean;
+}
+
+/**
+ * Ctrl-C (SIGINT) during a publish: say what was sent and that re-running resumes, then exit 130
+ * as a shell expects. Returns the function that stops listening.
+ */
+function onInterrupt(report: () => void): () => void {
+  const handler = (): void => {
+    report();
+    process.exit(130);
+  };
+  process.once('SIGINT', handler);
+  return () => process.off('SIGINT', handler);
 }
 
 registerCommand((program, io, state) => {
@@ -69,6 +78,10 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
     if (game && !game.publisherChannels.includes(options.channel)) {
       throw new UsageError(`--channel "${options.channel}" is not a publisher channel of ${game.id} (${game.publisherChannels.join(', ')}); publish there and \`lup promote\` with the operator role, or add it to publisherChannels in ${options.config}.`);
     }
+    // Loaded on use: `lup --help` loads neither the manifest codec nor the AWS SDK.
+    const [{ planPublish }, { policyForGame }, { publishPlan, newUploadId }, { byteProgress }] = await Promise.all([
+      import('../publisher/plan'), import('../core/format/policy'), import('../publisher/publish'), import('./progress'),
+    ]);
     const plan = await planPublish(paths.map((p) => resolvePath(io, p)), { precheck: options.check, policy: game ? policyForGame(game) : undefined });
     const plannedMs = Math.round(performance.now() - planStarted);
     if (plan.errors.length > 0) {
@@ -80,11 +93,22 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
     if (!options.json && plan.customFiles.length > 0) io.stderr(`note: not published (not LiveUpdate resources): ${plan.customFiles.join(', ')}\n`);
     const target = await openTarget(options, io, 'publisher');
     const progress = byteProgress(io, !options.json);
+    const upload = newUploadId();
+    const sentSoFar = { objects: 0, objectsTotal: 0, bytes: 0, waiting: false };
+    const stopListening = onInterrupt(() => {
+      progress.stop();
+      io.stderr(sentSoFar.waiting
+        ? `\n✖ interrupted while waiting: everything was sent (upload ${upload}); the pipeline goes on and releases it if it verifies.\n  See: lup status --game ${options.game} --upload ${upload}\n`
+        : `\n✖ interrupted: ${sentSoFar.objects} of ${sentSoFar.objectsTotal} object(s) (${(sentSoFar.bytes / 1_048_576).toFixed(1)} MB) were sent to staging/${options.game}/${upload}/; nothing was released and the channel is unchanged.\n  Run the same command again to resume: content the pipeline has already verified is not sent again.\n`);
+    });
     try {
       if (!options.json) io.stderr(`Publishing ${plan.kind === 'archives' ? `${plan.archives.length} archive(s)` : `${plan.resources.length} resource(s) and a manifest`} to ${options.game}/${options.channel} via ${target.description}\n`);
       const result = await publishPlan({
-        target, plan, game: options.game, channel: options.channel, concurrency, timeoutMs, note: options.note, publicKey,
-        onProgress: (p) => progress.update(p.loadedBytes, p.totalBytes, p.phase === 'uploading' ? `upload ${p.objectsDone}/${p.objectsTotal}` : 'verifying'),
+        target, plan, upload, game: options.game, channel: options.channel, concurrency, timeoutMs, note: options.note, publicKey,
+        onProgress: (p) => {
+          Object.assign(sentSoFar, { objects: p.objectsDone, objectsTotal: p.objectsTotal, bytes: p.loadedBytes, waiting: p.phase === 'waiting' });
+          progress.update(p.loadedBytes, p.totalBytes, p.phase === 'uploading' ? `upload ${p.objectsDone}/${p.objectsTotal}` : 'verifying');
+        },
       });
       progress.stop();
       state.exitCode = result.state === 'live' ? EXIT.ok : result.state === 'verified' ? EXIT.ok : EXIT.invalid;
@@ -102,6 +126,7 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
         io.stderr(`✖ ${result.state}: upload ${result.upload} was not released; the channel is unchanged\n${result.errors.map((e) => formatError(e)).join('\n')}\n`);
       }
     } finally {
+      stopListening();
       progress.stop();
       await target.close();
     }

@@ -4,7 +4,6 @@
 import pLimit from 'p-limit';
 import { keys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
-import { releaseRecordCodec } from '../core/documents/release-record';
 import { type ChannelPointer, type FlipCause, type FlipEntry } from '../core/documents/pointer';
 import { EXIT, UsageError, type CliIo } from './io';
 import { formatTable, parsePositiveInteger, printJson, readChannelPointers, reportFailure, requireId, withTarget } from './operator-support';
@@ -80,6 +79,7 @@ async function readNotes(store: ObjectStore, game: string, releaseIds: readonly 
     const key = keys.release(game, id);
     const object = await store.get(key);
     if (!object) return;
+    const { releaseRecordCodec } = await import('../core/documents/release-record');
     const record = releaseRecordCodec.parse(object.body, { key });
     if (record.note) notes.set(id, record.note);
   })));

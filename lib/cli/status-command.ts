@@ -5,7 +5,7 @@ import { formatError } from '../core/errors';
 import { keys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import { type ChannelPointer } from '../core/documents/pointer';
-import { uploadStatusCodec, type UploadState } from '../core/documents/upload-status';
+import type { UploadState } from '../core/documents/upload-status';
 import { EXIT, UsageError, type CliIo } from './io';
 import { formatTable, printJson, readChannelPointers, reportFailure, requireId, withTarget } from './operator-support';
 import { registerCommand } from './program';
@@ -74,6 +74,7 @@ async function showUpload(io: CliIo, store: ObjectStore, game: string, upload: s
       + (known.length > 0 ? `Most recent uploads: ${known.join(', ')}.` : `Game "${game}" has no uploads yet; publish with \`lup publish --game ${game}\`.`),
     );
   }
+  const { uploadStatusCodec } = await import('../core/documents/upload-status');
   const status = uploadStatusCodec.parse(object.body, { key });
   if (json) {
     printJson(io, { ok: !FAILED_STATES.includes(status.state), ...status });
@@ -99,13 +100,14 @@ async function showUpload(io: CliIo, store: ObjectStore, game: string, upload: s
 
 async function showChannels(io: CliIo, store: ObjectStore, game: string, json: boolean): Promise<number> {
   const channels = (await readChannelPointers(store, game)).map(summarise);
+  // A game with no channel is not "fine": a typo in --game must not pass a CI check (issue 11).
   if (json) {
-    printJson(io, { ok: true, game, channels });
-    return EXIT.ok;
+    printJson(io, { ok: channels.length > 0, game, channels });
+    return channels.length > 0 ? EXIT.ok : EXIT.invalid;
   }
   if (channels.length === 0) {
     io.stdout(`Game ${game} has no released channel yet; publish with \`lup publish --game ${game} --channel <name>\`.\n`);
-    return EXIT.ok;
+    return EXIT.invalid;
   }
   const rows = [['CHANNEL', 'RELEASE', 'SEQUENCE', 'CAUSE', 'PUBLISHED'], ...channels.map((c) => [c.channel, c.releaseId, String(c.sequence), c.cause, c.publishedAt])];
   io.stdout(`Game ${game}: ${channels.length} channel(s)\n${formatTable(rows, '  ').join('\n')}\n`);

@@ -2,18 +2,14 @@
  * Where a command acts: a running S3 endpoint (`--endpoint`: `lup local`, or AWS), or, with no
  * endpoint, the embedded local stack started in-process over the project-local data folder.
  */
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { Command } from 'commander';
-import { RecordingInvalidator } from '../adapters/cdn';
-import { createS3Client } from '../adapters/s3-client';
-import { S3ObjectStore } from '../adapters/s3-store';
 import type { StudioConfig } from '../core/config';
-import { errorFromJSON, type LupErrorData } from '../core/errors';
-import { systemClock, type ObjectStore } from '../core/ports';
+import type { LupErrorData } from '../core/errors';
+import type { ObjectStore } from '../core/ports';
 import type { PipelineContext } from '../core/pipeline/context';
-import { runControl, type ControlRequest, type ControlResponse } from '../core/pipeline/control';
-import { LOCAL_BUCKET, LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS } from '../local/local-stack';
-import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT, startPipelineStack, type PipelineStack } from '../local/pipeline-stack';
+import type { ControlRequest, ControlResponse } from '../core/pipeline/control';
+import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT, LOCAL_BUCKET } from '../local/defaults';
+import type { PipelineStack } from '../local/pipeline-stack';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isAbsolute, join } from 'node:path';
 import { UsageError, type CliIo } from './io';
@@ -92,9 +88,11 @@ export async function openTarget(options: TargetOptions, io: CliIo, role: Target
   const config = targetConfig(options, io);
   if (!options.endpoint) {
     const dataDir = resolvePath(io, options.dataDir ?? DEFAULT_DATA_DIR);
+    // Loaded here, not at start-up: `lup --help` and `lup validate` need neither s3rver nor the SDK.
+    const [{ startPipelineStack }, { runControl }] = await Promise.all([import('../local/pipeline-stack'), import('../core/pipeline/control')]);
     let stack: PipelineStack;
     try {
-      stack = await startPipelineStack({ dataDir, config, s3Port: DEFAULT_S3_PORT, cdnPort: DEFAULT_CDN_PORT, sweepIntervalMs: 0 });
+      stack = await startPipelineStack({ dataDir, config, s3Port: DEFAULT_S3_PORT, cdnPort: DEFAULT_CDN_PORT, sweepIntervalMs: 0, command: 'the in-process stack of a lup command' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new UsageError(`ports ${DEFAULT_S3_PORT}/${DEFAULT_CDN_PORT} are in use: is \`lup local\` running? Then pass --endpoint http://127.0.0.1:${DEFAULT_S3_PORT} (and --cdn http://127.0.0.1:${DEFAULT_CDN_PORT}/).`);
@@ -114,48 +112,70 @@ export async function openTarget(options: TargetOptions, io: CliIo, role: Target
   }
   // `--endpoint aws`: Amazon S3 itself (the SDK's endpoint for the region, virtual-hosted style).
   const aws = options.endpoint === AWS_ENDPOINT;
-  let endpoint: URL | undefined;
-  if (!aws) {
-    try {
-      endpoint = new URL(options.endpoint);
-    } catch {
-      throw new UsageError(`--endpoint "${options.endpoint}" is not a URL or "aws"; for example --endpoint http://127.0.0.1:${DEFAULT_S3_PORT}, or --endpoint aws for a deployed stack`);
-    }
-  }
+  const endpoint = aws ? undefined : parseEndpoint(options.endpoint);
   const loopback = !aws && isLoopback(options.endpoint);
-  const bucket = options.bucket ?? (loopback ? LOCAL_BUCKET : undefined);
-  if (!bucket) throw new UsageError('--bucket is required with a non-local --endpoint (the CDK stack output BucketName).');
+  // The CDN of a `lup local` is whatever that stack says, never a default port: a verifier that
+  // checked the default stack's CDN could report OK about another stack (issue 11, item 1).
+  // Discovery and the S3 client load in parallel; the first byte of a publish waits for both.
+  const [{ createS3Client }, { S3ObjectStore }, { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS }, discovered] = await Promise.all([
+    import('../adapters/s3-client'), import('../adapters/s3-store'), import('../local/request-auth'),
+    endpoint && !(options.cdn && options.bucket) ? import('./discover').then((d) => d.discoverLocalStack(endpoint.origin)) : undefined,
+  ]);
+  const bucket = options.bucket ?? discovered?.bucket ?? (loopback ? LOCAL_BUCKET : undefined);
+  if (!bucket) throw new UsageError(`--bucket is required with --endpoint ${options.endpoint} (the CDK stack output BucketName), for example --bucket my-studio-contentbucket-1a2b3c.`);
   const client = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? (role === 'publisher' ? LOCAL_PUBLISHER_CREDENTIALS : LOCAL_OPERATOR_CREDENTIALS) : undefined });
   const store = new S3ObjectStore({ client, bucket });
-  const cdnBaseUrl = options.cdn ? withSlash(options.cdn) : loopback ? `http://127.0.0.1:${DEFAULT_CDN_PORT}/` : undefined;
-  const context: PipelineContext = { store, cdn: new RecordingInvalidator(), clock: systemClock, config, cdnBaseUrl: cdnBaseUrl ?? '' };
-  const lambda = options.controlFunction ? new LambdaClient({ region: options.region }) : undefined;
+  const cdnBaseUrl = options.cdn ? withSlash(options.cdn) : discovered?.cdnBaseUrl;
+  // Operator commands only: the control path (CloudFront and Lambda clients) loads when used.
+  let lambda: { destroy(): void } | undefined;
+  const control = async (request: ControlRequest): Promise<ControlResponse> => {
+    if (!options.controlFunction) {
+      // Against a deployed stack only the control function may flip: it invalidates the CDN and
+      // writes absolute URLs; from here the pointer would keep a stale CDN copy for its lifetime.
+      if (!loopback) {
+        throw new UsageError(`--control-function is required for ${request.action} against ${endpoint ? endpoint.origin : 'Amazon S3'} (the CDK stack output ControlFunctionName): the control function holds the grants, invalidates the CDN and writes the CDN's absolute URLs. For example: --control-function studio-control-9z8y`);
+      }
+      const [{ RecordingInvalidator }, { systemClock }, { runControl }] = await Promise.all([import('../adapters/cdn'), import('../core/ports'), import('../core/pipeline/control')]);
+      const context: PipelineContext = { store, cdn: new RecordingInvalidator(), clock: systemClock, config, cdnBaseUrl: cdnBaseUrl ?? '' };
+      return runControl(context, request);
+    }
+    const [{ InvokeCommand, LambdaClient }, { errorFromJSON }] = await Promise.all([import('@aws-sdk/client-lambda'), import('../core/errors')]);
+    const client = new LambdaClient({ region: options.region });
+    lambda = client;
+    const response = await client.send(new InvokeCommand({ FunctionName: options.controlFunction, Payload: Buffer.from(JSON.stringify(request)) }));
+    const payload = JSON.parse(Buffer.from(response.Payload ?? []).toString('utf8') || '{}') as ControlResponse | { error: LupErrorData };
+    if (response.FunctionError) throw new Error(`control function failed: ${JSON.stringify(payload)}`);
+    if ('error' in payload) throw errorFromJSON(payload.error);
+    return payload;
+  };
   return {
     store,
     client,
     bucket,
     cdnBaseUrl,
     description: `${endpoint ? endpoint.origin : 'Amazon S3'} bucket ${bucket}`,
-    control: async (request) => {
-      if (!lambda) {
-        // Against a deployed stack only the control function may flip: it invalidates the CDN and
-        // writes absolute URLs; from here the pointer would keep a stale CDN copy for its lifetime.
-        if (!loopback) {
-          throw new UsageError(`--control-function is required for ${request.action} against ${endpoint ? endpoint.origin : 'Amazon S3'} (the CDK stack output ControlFunctionName): the control function holds the grants, invalidates the CDN and writes the CDN's absolute URLs. For example: --control-function studio-control-9z8y`);
-        }
-        return runControl(context, request);
-      }
-      const response = await lambda.send(new InvokeCommand({ FunctionName: options.controlFunction, Payload: Buffer.from(JSON.stringify(request)) }));
-      const payload = JSON.parse(Buffer.from(response.Payload ?? []).toString('utf8') || '{}') as ControlResponse | { error: LupErrorData };
-      if (response.FunctionError) throw new Error(`control function failed: ${JSON.stringify(payload)}`);
-      if ('error' in payload) throw errorFromJSON(payload.error);
-      return payload;
-    },
+    control,
     close: async () => {
       client.destroy();
       lambda?.destroy();
     },
   };
+}
+
+/** The `--endpoint` URL: http(s) with a host, or a usage error showing the fix. */
+function parseEndpoint(value: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  // `localhost:4569` parses as the scheme "localhost:"; name the missing http:// instead.
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) {
+    const guess = /^[\w.-]+:\d+\/?$/.test(value) ? `; did you mean --endpoint http://${value}?` : `; for example --endpoint http://127.0.0.1:${DEFAULT_S3_PORT}, or --endpoint aws for a deployed stack.`;
+    throw new UsageError(`--endpoint "${value}" is not an http:// or https:// URL, nor "aws"${guess}`);
+  }
+  return url;
 }
 
 /** A path relative to the command's working directory. */

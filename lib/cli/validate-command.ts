@@ -6,8 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { verifyLocalPath, type LocalVerification } from '../content/verify-local';
-import { parsePublicKey } from '../core/config';
+import type { LocalVerification } from '../content/verify-local';
 import { formatError, isLupError, type LupErrorData } from '../core/errors';
 import type { Manifest } from '../core/format/manifest';
 import type { ValidationPolicy } from '../core/format/policy';
@@ -69,6 +68,7 @@ export async function readPublicKeyOption(file: string, cwd: string = process.cw
   const text = bytes.toString('latin1');
   let key: KeyObject;
   try {
+    const { parsePublicKey } = await import('../core/config');
     key = parsePublicKey(text.includes('-----BEGIN') ? text : bytes.toString('base64'), '--public-key');
   } catch (error) {
     const reason = isLupError(error) && error.cause instanceof Error ? ` (${error.cause.message})` : '';
@@ -172,6 +172,8 @@ export function verificationJson(verification: LocalVerification): ValidateInput
 
 /** Run `lup validate`; resolves to the exit code. */
 export async function runValidate(paths: readonly string[], options: ContentCommandOptions, io: CliIo): Promise<number> {
+  // Loaded on use: `lup --help` and `lup --version` need no manifest codec (issue 11).
+  const { verifyLocalPath } = await import('../content/verify-local');
   await checkPathsExist(paths, io.cwd);
   const policy = await policyFromOptions(options, io.cwd);
   const results: LocalVerification[] = [];

@@ -1,9 +1,10 @@
 /**
  * `lup verify`: download a live channel through the CDN as a game does and check every byte.
  */
-import { SingleBar } from 'cli-progress';
+import type { SingleBar as SingleBarType } from 'cli-progress';
 import { formatError } from '../core/errors';
-import { DEFAULT_VERIFY_CONCURRENCY, verifyChannel, type VerifyChannelResponse, type VerifyProgress } from '../client/verify-channel';
+import type { VerifyChannelResponse, VerifyProgress } from '../client/verify-channel';
+import { DEFAULT_VERIFY_CONCURRENCY } from '../client/verify-defaults';
 import { CHANNEL_CACHE, CONTENT_CACHE } from '../http-policy';
 import { EXIT, UsageError, type CliIo } from './io';
 import { errorsToJson, formatBytes, parsePositiveInteger, printJson, requireId, withTarget } from './operator-support';
@@ -39,7 +40,7 @@ Examples:
       verify a running \`lup local\`, as JSON for CI`;
 
 /** A progress line on stderr while objects are checked (only on a terminal). */
-function progressBar(io: CliIo): { update(event: VerifyProgress): void; stop(): void } {
+function progressBar(io: CliIo, SingleBar: typeof SingleBarType): { update(event: VerifyProgress): void; stop(): void } {
   const stream = { write: (text: string) => (io.stderr(text), true), isTTY: true, columns: 100 } as unknown as NodeJS.WriteStream;
   const bar = new SingleBar({
     stream,
@@ -73,6 +74,7 @@ function printReport(io: CliIo, cdnBaseUrl: string, report: VerifyChannelRespons
   ];
   if (report.releaseId !== undefined) lines.push(`  release:  ${report.releaseId} (sequence ${report.sequence}, ${report.kind})`);
   lines.push(`  checked:  ${report.objectsChecked} object(s), ${formatBytes(report.bytesDownloaded)} downloaded`);
+  if (report.retries > 0) lines.push(`  retried:  ${report.retries} transient failure(s) (HTTP 5xx/429 or a dropped connection), each got past by a retry`);
   if (report.ok) {
     lines.push('OK: every object is served with the digest, size and cache headers the pointer promises.');
     io.stdout(`${lines.join('\n')}\n`);
@@ -104,7 +106,8 @@ registerCommand((program, io, state) => {
     const concurrency = parsePositiveInteger('--concurrency', options.concurrency, 256);
     const json = options.json === true;
     const run = async (cdnBaseUrl: string): Promise<void> => {
-      const progress = io.isTTY && !json ? progressBar(io) : undefined;
+      const [{ verifyChannel }, { SingleBar }] = await Promise.all([import('../client/verify-channel'), import('cli-progress')]);
+      const progress = io.isTTY && !json ? progressBar(io, SingleBar) : undefined;
       let report: VerifyChannelResponse;
       try {
         report = await verifyChannel({ cdnBaseUrl, game, channel, concurrency, onProgress: progress?.update });
@@ -114,7 +117,7 @@ registerCommand((program, io, state) => {
       if (json) {
         printJson(io, {
           ok: report.ok, game, channel, cdnBaseUrl, pointerUrl: report.pointerUrl, releaseId: report.releaseId, sequence: report.sequence,
-          kind: report.kind, objectsChecked: report.objectsChecked, bytesDownloaded: report.bytesDownloaded, mismatches: errorsToJson(report.mismatches),
+          kind: report.kind, objectsChecked: report.objectsChecked, bytesDownloaded: report.bytesDownloaded, retries: report.retries, mismatches: errorsToJson(report.mismatches),
         });
       } else {
         printReport(io, cdnBaseUrl, report);
@@ -128,7 +131,9 @@ registerCommand((program, io, state) => {
     }
     await withTarget(options, io, async (target) => {
       if (!target.cdnBaseUrl) {
-        throw new UsageError(`--cdn is required with a non-local --endpoint (${options.endpoint}): pass the CDK stack output CdnBaseUrl, for example --cdn https://d111abcdef8.cloudfront.net/.`);
+        throw new UsageError(options.endpoint === 'aws'
+          ? '--cdn is required with --endpoint aws: pass the CDK stack output CdnBaseUrl, for example --cdn https://d111abcdef8.cloudfront.net/.'
+          : `--cdn is required: ${options.endpoint} did not say where its CDN is (it is not a running \`lup local\`, which answers /.well-known/lup-local.json). Pass the CDN players download from, for example --cdn http://127.0.0.1:4570/ or the CDK output CdnBaseUrl.`);
       }
       await run(target.cdnBaseUrl);
     });

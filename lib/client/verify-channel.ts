@@ -15,6 +15,7 @@
  * Paths are resolved against the CDN base URL the caller gives, never against the pointer's `url`
  * fields, which name the CDN the pipeline was configured with (possibly another host).
  */
+import { DEFAULT_VERIFY_CONCURRENCY } from './verify-defaults';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,7 +37,7 @@ import { verifyArchive } from '../core/format/verify-archive';
 import { CHANNEL_CACHE, CONTENT_CACHE } from '../http-policy';
 
 /** Downloads in flight at once unless told otherwise. */
-export const DEFAULT_VERIFY_CONCURRENCY = 16;
+export { DEFAULT_VERIFY_CONCURRENCY };
 
 
 /** Options of {@link verifyChannel}. */
@@ -59,6 +60,13 @@ export interface VerifyChannelRequest {
   readonly onProgress?: (event: VerifyProgress) => void;
   /** The HTTP client. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
+  /**
+   * Waits before each retry of a GET that failed transiently (HTTP 5xx or 429, or the connection
+   * failed before a response); its length bounds the retries. Each retry is counted in `retries`.
+   * A 404, a wrong digest or size, or a wrong header is never retried.
+   * @default [250, 1000, 3000]
+   */
+  readonly retryDelaysMs?: readonly number[];
   /** Folder for the temporary copies of archives. @default os.tmpdir() */
   readonly tempDir?: string;
 }
@@ -90,6 +98,8 @@ export interface VerifyChannelResponse {
   readonly bytesDownloaded: number;
   /** Every problem found, each a `VERIFY_MISMATCH` naming the URL, the expected and the actual value. */
   readonly mismatches: readonly LupError[];
+  /** Transient failures (HTTP 5xx/429, dropped connections) that a retry got past. */
+  readonly retries: number;
   /** True when nothing is missing and nothing differs. */
   readonly ok: boolean;
 }
@@ -130,6 +140,28 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
   let checkedObjects = 0;
   let totalObjects = 1;
   let bytesDownloaded = 0;
+  let retries = 0;
+  const retryDelaysMs = request.retryDelaysMs ?? [250, 1000, 3000];
+
+  /**
+   * GET with bounded retries: real CDNs answer the odd 503 or drop a connection, which says
+   * nothing about the content. The last answer (or error) is what the caller judges.
+   */
+  async function fetchWithRetries(url: string): Promise<Response> {
+    for (let attempt = 0; ; attempt += 1) {
+      const transient = (status: number): boolean => status >= 500 || status === 429;
+      const delay = retryDelaysMs[attempt];
+      try {
+        const response = await fetchFn(url);
+        if (!transient(response.status) || delay === undefined) return response;
+        await response.body?.cancel().catch(() => undefined);
+      } catch (error) {
+        if (delay === undefined) throw error;
+      }
+      retries += 1;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 
   const mismatch = (path: string, message: string, expected: string, actual: string, location: Omit<ErrorLocation, 'key'> = {}, cause?: unknown): void => {
     mismatches.push(lupError({ code: 'VERIFY_MISMATCH', location: { key: path, ...location }, expected, actual, message: `${urlOf(path)}: ${message}` }, cause));
@@ -155,7 +187,7 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
     const { path, what } = expect;
     let response: Response;
     try {
-      response = await fetchFn(urlOf(path));
+      response = await fetchWithRetries(urlOf(path));
     } catch (cause) {
       mismatch(path, `the ${what} could not be downloaded; check --cdn and your network.`, 'an HTTP response', `request failed: ${describe(cause)}`, {}, cause);
       return undefined;
@@ -213,7 +245,7 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
   const respond = (pointer?: ChannelPointer): VerifyChannelResponse => ({
     game, channel, pointerUrl: urlOf(pointerPath),
     ...(pointer ? { releaseId: pointer.releaseId, sequence: pointer.sequence, kind: pointer.archives.length > 0 ? 'archives' as const : 'loose' as const } : {}),
-    objectsChecked: checkedObjects, bytesDownloaded, mismatches, ok: mismatches.length === 0,
+    objectsChecked: checkedObjects, bytesDownloaded, mismatches, retries, ok: mismatches.length === 0,
   });
 
   // 1. The pointer: one GET tells the client everything to fetch.

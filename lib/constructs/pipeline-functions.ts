@@ -4,6 +4,7 @@
  * scheduled sweeper. Each function gets only the actions and prefixes its step needs.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -216,7 +217,8 @@ export class PipelineFunctions extends Construct {
       reason: 'This queue is itself the dead-letter destination (Lambda on-failure destination) of the pipeline functions; a DLQ of the DLQ would only move the same messages.',
     });
 
-    const handlerDir = props.handlerDir ?? path.resolve(__dirname, '..', '..', 'lambda');
+    // From the compiled package (dist/lib/constructs), the TypeScript entries are still in lambda/.
+    const handlerDir = props.handlerDir ?? [path.resolve(__dirname, '..', '..', 'lambda'), path.resolve(__dirname, '..', '..', '..', 'lambda')].find((d) => fs.existsSync(path.join(d, 'control.ts'))) ?? path.resolve(__dirname, '..', '..', 'lambda');
     const configLayer = studioConfigLayer(this, configJson);
     const make = (name: PipelineFunctionName, description: string, async: boolean) =>
       this.makeFunction(name, description, {
@@ -280,22 +282,12 @@ export class PipelineFunctions extends Construct {
     acknowledgeObjectWildcards(role, options.bucket, wildcardReasons(new Set([...access.read, ...access.write, ...access.delete])));
     if (access.invalidate) options.distribution.grantCreateInvalidation(role);
 
+    const prebuilt = options.bundleAwsSdk ? prebuiltHandlerDir(name) : undefined;
+    if (prebuilt) return new lambda.Function(this, id, { ...functionProps(description, options, role, logGroup), code: lambda.Code.fromAsset(prebuilt), handler: 'index.handler' });
     return new nodejs.NodejsFunction(this, id, {
-      description,
+      ...functionProps(description, options, role, logGroup),
       entry: options.entry,
       handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: options.sizing.memoryMiB,
-      timeout: options.sizing.timeout,
-      ephemeralStorageSize: Size.mebibytes(512),
-      role,
-      logGroup,
-      layers: [options.configLayer],
-      loggingFormat: lambda.LoggingFormat.JSON,
-      environment: options.environment,
-      retryAttempts: options.failureQueue ? 2 : undefined,
-      onFailure: options.failureQueue ? new destinations.SqsDestination(options.failureQueue) : undefined,
       bundling: {
         minify: HANDLER_BUNDLING.minify,
         sourceMap: HANDLER_BUNDLING.sourceMap,
@@ -307,6 +299,34 @@ export class PipelineFunctions extends Construct {
       },
     });
   }
+}
+
+/**
+ * The bundle `npm run build` made of a handler (scripts/build-handlers.cjs), when this code runs
+ * from the compiled package: `dist/handlers/<name>/`. Synthesis then needs no esbuild.
+ */
+function prebuiltHandlerDir(name: PipelineFunctionName): string | undefined {
+  const dir = path.resolve(__dirname, '..', '..', 'handlers', name);
+  return fs.existsSync(path.join(dir, 'index.js')) ? dir : undefined;
+}
+
+/** The props a prebuilt handler's function shares with the bundled one. */
+function functionProps(description: string, options: MakeFunctionOptions, role: iam.IRole, logGroup: logs.ILogGroup): Omit<lambda.FunctionProps, 'code' | 'handler'> {
+  return {
+    description,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: options.sizing.memoryMiB,
+    timeout: options.sizing.timeout,
+    ephemeralStorageSize: Size.mebibytes(512),
+    role,
+    logGroup,
+    layers: [options.configLayer],
+    loggingFormat: lambda.LoggingFormat.JSON,
+    environment: options.environment,
+    retryAttempts: options.failureQueue ? 2 : undefined,
+    onFailure: options.failureQueue ? new destinations.SqsDestination(options.failureQueue) : undefined,
+  };
 }
 
 interface MakeFunctionOptions {

@@ -63,6 +63,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'USAGE_INVALID'
   | 'INPUT_NOT_FOUND'
+  | 'DATA_DIR_IN_USE'
   // infrastructure
   | 'STORE_PRECONDITION_FAILED'
   | 'STORE_UNAVAILABLE'

@@ -64,6 +64,12 @@ export interface StartConditionalGateRequest {
    * @default 1048576 (1 MiB)
    */
   readonly consistentReadMaxBytes?: number;
+  /**
+   * The discovery document answered at {@link DISCOVERY_PATH} (unsigned, read-only), so a client
+   * given only this endpoint finds the stack's CDN; undefined while the stack is starting.
+   * @default - no discovery document: the path is forwarded like any other request
+   */
+  readonly discovery?: () => object | undefined;
 }
 
 /** Who may use a gate. */
@@ -543,6 +549,8 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // The discovery document is read-only and unsigned (the CLI finds the stack's CDN with it).
+    if (answerDiscovery(req, res, request.discovery)) return;
     const refusal = await admitRequest(req);
     if (refusal) return deny(req, res, refusal);
     const op = classify(req);
@@ -576,6 +584,22 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Where the gate describes its stack. Path-style S3 reads it as bucket ".well-known", which no
+ * bucket can be (bucket names start with a letter or digit), so it never shadows an object.
+ */
+export const DISCOVERY_PATH = '/.well-known/lup-local.json';
+
+/** Answer a GET of {@link DISCOVERY_PATH} with the discovery document; true when answered. */
+function answerDiscovery(req: IncomingMessage, res: ServerResponse, discovery: (() => object | undefined) | undefined): boolean {
+  if (!discovery || (req.method !== 'GET' && req.method !== 'HEAD') || new URL(req.url ?? '/', 'http://gate.invalid').pathname !== DISCOVERY_PATH) return false;
+  const document = discovery();
+  const body = JSON.stringify(document ?? { error: 'starting' });
+  res.writeHead(document ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return true;
 }
 
 const TOKEN_PREFIX = 'lup1.';

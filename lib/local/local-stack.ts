@@ -25,12 +25,12 @@ import { startCdnServer, type CdnServerHandle } from './cdn-server';
 import { startConditionalGate, type ConditionalGateHandle } from './conditional-gate';
 import { EventRouter, type EventRouterOptions, type StepHandlers } from './event-router';
 import { createPipelineCredentials, localIdentities, LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCredentials } from './request-auth';
+import { LOCAL_BUCKET } from './defaults';
 import { startS3Server, type S3ServerHandle } from './s3-server';
 
 export { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCredentials };
 
-/** Default bucket of the local stack. */
-export const LOCAL_BUCKET = 'lup-local';
+export { LOCAL_BUCKET };
 
 /** What the handlers of a local stack may use; given to a handler factory. */
 export interface LocalStackContext {
@@ -103,6 +103,19 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** What the gate answers at `/.well-known/lup-local.json`: how to reach this stack. */
+export interface LocalStackDiscovery {
+  readonly service: 'lup-local';
+  readonly s3Endpoint: string;
+  readonly cdnBaseUrl: string;
+  readonly bucket: string;
+  readonly pid: number;
+}
+
+function discoveryDocument(endpoints: { s3Endpoint: string; cdnBaseUrl: string; bucket: string }): LocalStackDiscovery {
+  return { service: 'lup-local', ...endpoints, pid: process.pid };
+}
+
 /** Start the embedded local stack. On failure, whatever was started is stopped again. */
 export async function startLocalStack(request: StartLocalStackRequest): Promise<LocalStack> {
   const { dataDir, handlers, s3Port, cdnPort, corsOrigins, host, ...routerOptions } = request;
@@ -117,7 +130,8 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
     const s3: S3ServerHandle = await startS3Server({ directory: join(dataDir, 's3'), bucket });
     cleanups.push(() => s3.close());
     const credentials = createPipelineCredentials();
-    const gate = await startConditionalGate({ upstream: s3, port: s3Port ?? 0, host, access: { identities: localIdentities(credentials), bucket } });
+    let discovery: LocalStackDiscovery | undefined;
+    const gate = await startConditionalGate({ upstream: s3, port: s3Port ?? 0, host, access: { identities: localIdentities(credentials), bucket }, discovery: () => discovery });
     cleanups.push(() => gate.close());
     // On a wildcard address the pipeline reaches the gate on loopback.
     const wildcard = host === '0.0.0.0' || host === '::';
@@ -127,6 +141,7 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
     const invalidator = new RecordingInvalidator();
     const cdn: CdnServerHandle = await startCdnServer({ store, corsOrigins, port: cdnPort ?? 0, host });
     cleanups.push(() => cdn.close());
+    discovery = discoveryDocument({ s3Endpoint: gate.endpoint, cdnBaseUrl: cdn.baseUrl, bucket });
     const context: LocalStackContext = { bucket, store, client, invalidator, cdnBaseUrl: cdn.baseUrl };
     const router = new EventRouter({
       ...routerOptions,

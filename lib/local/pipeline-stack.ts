@@ -9,13 +9,12 @@ import { systemClock, type Clock } from '../core/ports';
 import type { LogEvent, PipelineContext } from '../core/pipeline/context';
 import { requestReleaseAttempt, onArchiveArrived, onManifestArrived, onReleaseRequested, onResourceArrived } from '../core/pipeline/steps';
 import { sweepIncompleteReleases } from '../core/pipeline/sweeper';
+import { lockDataDir } from './data-dir-lock';
 import { startLocalStack, type LocalStack, type StartLocalStackRequest } from './local-stack';
 
-/** Default folder of the local stack's data, relative to the working directory. */
-export const DEFAULT_DATA_DIR = '.lup';
-/** Default ports: fixed, so pointers written by one run stay valid in the next. */
-export const DEFAULT_S3_PORT = 4569;
-export const DEFAULT_CDN_PORT = 4570;
+import { DEFAULT_DATA_DIR } from './defaults';
+
+export { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT } from './defaults';
 
 /** Options of {@link startPipelineStack}. */
 export interface StartPipelineStackRequest extends Omit<StartLocalStackRequest, 'handlers'> {
@@ -27,6 +26,11 @@ export interface StartPipelineStackRequest extends Omit<StartLocalStackRequest, 
   readonly releaseTimeoutMs?: number;
   /** How often the sweeper runs, in milliseconds; 0 disables it. @default 10000 */
   readonly sweepIntervalMs?: number;
+  /**
+   * Who runs the stack, recorded in the data folder's lock and named when another stack is refused.
+   * @default "an embedded local stack"
+   */
+  readonly command?: string;
 }
 
 /** A running pipeline stack. */
@@ -36,33 +40,43 @@ export interface PipelineStack extends LocalStack {
 
 /** Start the local stack with the pipeline wired in. */
 export async function startPipelineStack(request: StartPipelineStackRequest): Promise<PipelineStack> {
-  const { config, log, clock, releaseTimeoutMs, sweepIntervalMs, ...stackRequest } = request;
+  const { config, log, clock, releaseTimeoutMs, sweepIntervalMs, command, ...stackRequest } = request;
+  const dataDir = request.dataDir ?? join(process.cwd(), DEFAULT_DATA_DIR);
+  // One stack per data folder: a second gate over the same objects would break the CAS flip.
+  const lock = lockDataDir({ dataDir, command: command ?? 'an embedded local stack' });
   let context: PipelineContext | undefined;
-  const stack = await startLocalStack({
-    ...stackRequest,
-    dataDir: request.dataDir ?? join(process.cwd(), DEFAULT_DATA_DIR),
-    corsOrigins: request.corsOrigins ?? config?.corsOrigins,
-    handlers: (local) => {
-      const ctx: PipelineContext = {
-        store: local.store,
-        cdn: local.invalidator,
-        clock: clock ?? systemClock,
-        config,
-        cdnBaseUrl: local.cdnBaseUrl,
-        releaseTimeoutMs,
-        log,
-        // As on AWS: staging steps ask the release handler through a routed object.
-        requestRelease: (attempt) => requestReleaseAttempt(local.store, attempt),
-      };
-      context = ctx;
-      return {
-        resource: (key) => onResourceArrived(ctx, key),
-        archive: (key) => onArchiveArrived(ctx, key),
-        manifest: (key) => onManifestArrived(ctx, key),
-        release: (key) => onReleaseRequested(ctx, key),
-      };
-    },
-  });
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      ...stackRequest,
+      dataDir,
+      corsOrigins: request.corsOrigins ?? config?.corsOrigins,
+      handlers: (local) => {
+        const ctx: PipelineContext = {
+          store: local.store,
+          cdn: local.invalidator,
+          clock: clock ?? systemClock,
+          config,
+          cdnBaseUrl: local.cdnBaseUrl,
+          releaseTimeoutMs,
+          log,
+          // As on AWS: staging steps ask the release handler through a routed object.
+          requestRelease: (attempt) => requestReleaseAttempt(local.store, attempt),
+        };
+        context = ctx;
+        return {
+          resource: (key) => onResourceArrived(ctx, key),
+          archive: (key) => onArchiveArrived(ctx, key),
+          manifest: (key) => onManifestArrived(ctx, key),
+          release: (key) => onReleaseRequested(ctx, key),
+        };
+      },
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  lock.update({ s3Endpoint: stack.s3Endpoint, cdnBaseUrl: stack.cdnBaseUrl });
   const pipeline = context as unknown as PipelineContext;
   const interval = sweepIntervalMs ?? 10_000;
   let sweeping: Promise<unknown> = Promise.resolve();
@@ -79,6 +93,7 @@ export async function startPipelineStack(request: StartPipelineStackRequest): Pr
       if (timer) clearInterval(timer);
       await sweeping;
       await stack.stop();
+      lock.release();
     },
   };
 }

@@ -6,9 +6,12 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
+import { listen } from '../../lib/local/listen';
 import { runCli } from '../../lib/cli/run';
 import { captureIo } from '../helpers/cli-run';
+import { LUP_NODE_ARGS } from '../helpers/lup-process';
 
 const ROOT = join(__dirname, '..', '..');
 const SAMPLE = join(ROOT, 'examples', 'sample-game', 'v1', 'sample.zip');
@@ -16,7 +19,7 @@ const SAMPLE = join(ROOT, 'examples', 'sample-game', 'v1', 'sample.zip');
 interface Running { child: ChildProcessWithoutNullStreams; s3: string; cdn: string }
 
 async function startLocal(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'lup.cjs'), 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet'], { cwd: ROOT });
+  const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet'], { cwd: ROOT });
   const lines = createInterface({ input: child.stdout });
   const ready = await new Promise<{ s3: string; cdn: string }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`lup local exited early with ${code}`)));
@@ -60,8 +63,23 @@ describe('lup local', () => {
     }
   });
 
+  it('names the port in use and its flag (exit 2)', async () => {
+    const taken = createServer();
+    const port = await listen(taken, 0, '127.0.0.1');
+    try {
+      const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', join(dir, 'd'), '--s3-port', String(port), '--cdn-port', '0'], { cwd: ROOT });
+      let err = '';
+      child.stderr.on('data', (c) => { err += c; });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(2);
+      expect(err).toContain(`error: port ${port} (--s3-port) is in use on 127.0.0.1`);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('refuses a bad port with exit code 2, naming the flag', async () => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'lup.cjs'), 'local', '--data-dir', join(dir, 'd'), '--s3-port', 'abc'], { cwd: ROOT });
+    const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', join(dir, 'd'), '--s3-port', 'abc'], { cwd: ROOT });
     let err = '';
     child.stderr.on('data', (c) => { err += c; });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -45,9 +45,9 @@ describe('lup status', () => {
     });
   });
 
-  test('says how to publish when a game has no channel yet', async () => {
+  test('says how to publish when a game has no channel yet, and exits 1', async () => {
     const run = await published.lup(['status', '--game', 'unknown-game']);
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(1);
     expect(run.out).toMatchInlineSnapshot(`
 "Game unknown-game has no released channel yet; publish with \`lup publish --game unknown-game --channel <name>\`.
 "

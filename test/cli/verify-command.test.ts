@@ -57,7 +57,7 @@ OK: every object is served with the digest, size and cache headers the pointer p
       ok: true, game: 'space', channel: 'stable', cdnBaseUrl: published.stack.cdnBaseUrl,
       pointerUrl: `${published.stack.cdnBaseUrl}channels/space/stable.json`,
       releaseId: 'build-1', sequence: 1, kind: 'archives', objectsChecked: 4,
-      bytesDownloaded: expect.any(Number), mismatches: [],
+      bytesDownloaded: expect.any(Number), retries: 0, mismatches: [],
     });
     expect(JSON.parse(run.out).bytesDownloaded).toBeGreaterThan(archivePointer.archives[0].sizeBytes);
   });
