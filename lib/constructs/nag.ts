@@ -35,12 +35,14 @@ export const WILDCARD_REASONS: Readonly<Record<string, string>> = {
   'quarantine/*': 'Rejected uploads keep their upload id and name under quarantine/<game>/<upload>/.',
   'status/*': 'One status object per upload (status/<game>/<upload>.json); upload ids are chosen at run time.',
   'state/*': 'Pipeline bookkeeping lives under state/<game>/: receipts named by content digest, the editor candidate and the development pin; games and digests are known only at run time.',
-  'state/*/_archives/*.json': 'Garbage collection deletes the receipt of each archive it deletes; receipts are named by the archive SHA-256, known only at run time.',
+  'state/*/_archives/*.json': 'Receipts of verified archives (written by the staging steps, deleted by garbage collection with their archive) are named by the archive SHA-256, known only at run time.',
   'state/*/_headers/*': 'Garbage collection deletes the header receipts of each loose resource it deletes; they are named by the resource digest and header, known only at run time.',
   'state/_pending/*': "The sweeper's entry of each upload in flight (state/_pending/<game>/<upload>) is removed once its status is final; games and upload ids are chosen at run time.",
   'state/_attempts/*': 'A staging step asks the release function for an attempt with state/_attempts/<game>/<upload>.attempt, which the release function removes; games and upload ids are chosen at run time.',
+  'state/*/_editor/candidate.json': "The editor's newest manifest of each game; games are known only at run time.",
+  'status/*/editor-*': "An editor build's status (status/<game>/editor-<sha256 prefix>.json), replaced when the same manifest is sent again after a failure.",
   'state/*/_verified/*': 'Garbage collection deletes verified content no release took (state/<game>/_verified/<kind>/<digest>); games and digests are known only at run time.',
-  'state/*/_manifests/*.json': 'Garbage collection deletes the receipt of each manifest it deletes; receipts are named by the manifest SHA-256, known only at run time.',
+  'state/*/_manifests/*.json': 'Receipts of verified manifests (written by the staging steps, deleted by garbage collection with their manifest) are named by the manifest SHA-256, known only at run time.',
 };
 
 /** The reasons for `patterns`, taken from {@link WILDCARD_REASONS}; throws on a pattern without one. */

@@ -22,7 +22,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StudioConfig } from '../core/config';
-import { PREFIX, RELEASE_ATTEMPTS_PREFIX, keys } from '../core/keys';
+import { EDITOR_UPLOAD, PREFIX, RELEASE_ATTEMPTS_PREFIX, keys } from '../core/keys';
 import { HANDLER_BUNDLING, HANDLER_NODE_MAJOR } from './handler-bundling';
 import { PipelineStep, ROUTES, STEP_HANDLER_FILES } from '../routes';
 import { LAMBDA_ENV, STUDIO_CONFIG_FILE, STUDIO_CONFIG_LAYER_PATH } from '../../lambda/environment';
@@ -90,10 +90,15 @@ const contentOf = (kind: 'resources' | 'archives' | 'manifests') => `${PREFIX.co
  */
 const STAGING_STEP: BucketAccess = {
   read: [all(PREFIX.staging), all(PREFIX.state), all(PREFIX.status)],
-  write: [all(PREFIX.state), all(PREFIX.status), all(PREFIX.quarantine)],
+  // Only the bookkeeping a staging step writes: verified content, receipts, the editor candidate,
+  // its sweeper entry and its release attempt. Not flip records, gc marks or the development pin.
+  write: [
+    `${keys.verifiedPrefix('*')}*`, keys.archiveReceipt('*', '*'), keys.manifestReceipt('*', '*'), `${keys.editorCandidate('*')}`,
+    `${keys.pendingPrefix()}*`, `${RELEASE_ATTEMPTS_PREFIX}*`, all(PREFIX.status), all(PREFIX.quarantine),
+  ],
   // The staged object once handled; the sweeper entry once the status is final; an editor build's
   // earlier failed status when the same manifest is sent again.
-  delete: [all(PREFIX.staging), `${keys.pendingPrefix()}*`, all(PREFIX.status)],
+  delete: [all(PREFIX.staging), `${keys.pendingPrefix()}*`, `${PREFIX.status}*/${EDITOR_UPLOAD}-*`],
   invalidate: false,
 };
 

@@ -150,10 +150,48 @@ describe('the handlers under their synthesized grants', () => {
     expect(await sim.violations()).toEqual([]);
   });
 
+  it('refuse and quarantine bad content, fail a stalled upload, and take an editor build sent again after a failure', async () => {
+    const { sim, denied } = grantedSimulator();
+    // A corrupted zip (quarantined by the archive step) and a loose upload missing a resource (refused at release).
+    const bad = createContent({ seed: 65, resourceCount: 3 });
+    const zip = Buffer.from(await zipContent(bad));
+    zip[zip.length >> 1] ^= 0xff;
+    await sim.stageUpload({ game: 'g', upload: 'bad-zip', channel: 'stable', content: bad, zip });
+    const loose = createContent({ seed: 66, resourceCount: 3, bundledFraction: 0 });
+    await sim.stageUpload({ game: 'g', upload: 'missing', channel: 'stable', content: loose, omit: (name) => name === loose.resources[0].name });
+    await sim.drain();
+    expect(await statusOf(sim, 'bad-zip')).toBe('refused');
+    expect(await statusOf(sim, 'missing')).toBe('refused');
+    // A zip whose archive's event is lost: the sweeper fails it after the timeout.
+    const late = createContent({ seed: 67, resourceCount: 3 });
+    await sim.stageUpload({ game: 'g', upload: 'stalled', channel: 'stable', content: late, zip: await zipContent(late), loseEvent: (name) => name.endsWith('.zip') });
+    await sim.drain();
+    sim.advance(61 * 60_000);
+    await sim.sweep();
+    expect(await statusOf(sim, 'stalled')).toBe('failed');
+    // An editor build whose resources never came (failed by the sweeper), then sent again whole.
+    const editor = createContent({ seed: 68, resourceCount: 3, bundledFraction: 0 });
+    await sim.stage(keys.staged('g', EDITOR_UPLOAD, MANIFEST_NAME), editor.manifestBytes);
+    await sim.drain();
+    sim.advance(61 * 60_000);
+    await sim.sweep();
+    for (const r of editor.resources) await sim.stage(keys.staged('g', EDITOR_UPLOAD, r.name), r.bytes);
+    await sim.stage(keys.staged('g', EDITOR_UPLOAD, MANIFEST_NAME), editor.manifestBytes);
+    await sim.drain();
+    expect((await sim.json<ChannelPointer>(keys.pointer('g', 'beta')))?.manifest.sha256).toBe(hashHex('sha256', editor.manifestBytes));
+    expect(denied()).toEqual([]);
+    expect(sim.deadLetters).toEqual([]);
+    expect(await sim.violations()).toEqual([]);
+  });
+
   it('refuse a staging step that tries to move a channel (the wrapper bites)', async () => {
     const { sim } = grantedSimulator();
     const resourceStore = sim.functionContext!('resource').store;
     await expect(resourceStore.put(keys.pointer('g', 'stable'), '{}')).rejects.toThrow(/AccessDenied: resource may not s3:PutObject channels\/g\/stable.json/);
     await expect(sim.functionContext!('archive').cdn.invalidate(['/channels/g/stable.json'], 'x')).rejects.toThrow(/AccessDenied/);
+    // Nor forge a flip record, rewrite gc's marks or the development pin (adversarial review).
+    await expect(sim.functionContext!('archive').store.put(keys.flipRecord('g', 'stable', 'release:g:v2'), '{}')).rejects.toThrow(/AccessDenied/);
+    await expect(sim.functionContext!('manifest').store.put(keys.gcMarks('g'), '{}')).rejects.toThrow(/AccessDenied/);
+    await expect(sim.functionContext!('resource').store.put(keys.gamePin('g'), '{}')).rejects.toThrow(/AccessDenied/);
   });
 });

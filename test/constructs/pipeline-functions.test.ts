@@ -105,8 +105,10 @@ describe(PipelineFunctions, () => {
    */
   const STAGING = [
     's3:GetObject staging/*', 's3:GetObject state/*', 's3:GetObject status/*',
-    's3:PutObject state/*', 's3:PutObject status/*', 's3:PutObject quarantine/*',
-    's3:DeleteObject staging/*', 's3:DeleteObject state/_pending/*', 's3:DeleteObject status/*',
+    's3:PutObject state/*/_verified/*', 's3:PutObject state/*/_archives/*.json', 's3:PutObject state/*/_manifests/*.json',
+    's3:PutObject state/*/_editor/candidate.json', 's3:PutObject state/_pending/*', 's3:PutObject state/_attempts/*',
+    's3:PutObject status/*', 's3:PutObject quarantine/*',
+    's3:DeleteObject staging/*', 's3:DeleteObject state/_pending/*', 's3:DeleteObject status/*/editor-*',
   ];
   const RELEASING = [
     's3:GetObject staging/*', 's3:GetObject state/*', 's3:GetObject status/*', 's3:GetObject releases/*', 's3:GetObject channels/*', 's3:GetObject content/*',

@@ -46,12 +46,12 @@ export async function writeFlipRecord(context: PipelineContext, record: FlipReco
 }
 
 /**
- * Did the flip a record describes land? `applied` records did; for a `pending` one, the flip that
- * holds its sequence tells. Throws `INTERNAL` when that flip cannot be found (the history record of
+ * Did the flip a record describes land? The flip that holds the record's sequence tells, for
+ * `applied` records too: a record alone is never trusted (a forged `applied` record must not make a
+ * release look live while the pointer never moved). Throws `INTERNAL` when that flip cannot be found (the history record of
  * a sequence the pointer has passed is missing): refusing to guess is what prevents a downgrade.
  */
 export async function flipLanded(context: PipelineContext, record: FlipRecord, pointer: ChannelPointer | undefined): Promise<boolean> {
-  if (record.state === 'applied') return true;
   if (!pointer || pointer.sequence < record.sequence) return false;
   const inPointer = pointer.history.find((h) => h.sequence === record.sequence);
   if (inPointer) return inPointer.requestId === record.requestId;

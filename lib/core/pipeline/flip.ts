@@ -68,9 +68,11 @@ async function assertServable(context: PipelineContext, release: ReleaseRecord):
   }
 }
 
-function nextPointer(context: PipelineContext, request: FlipRequest, current: ChannelPointer | undefined): ChannelPointer {
+function nextPointer(context: PipelineContext, request: FlipRequest, current: ChannelPointer | undefined, floor: number): ChannelPointer {
   const { game, channel, release, requestId, cause, reason } = request;
-  const sequence = (current?.sequence ?? 0) + 1;
+  // A first pointer continues after the channel's history: if a pointer was ever deleted, starting
+  // again at 1 would make every client that applied a higher sequence refuse all updates for good.
+  const sequence = (current?.sequence ?? floor) + 1;
   const at = context.clock.now().toISOString();
   const stablePath = keys.stableManifest(game, channel);
   const entry: FlipEntry = { sequence, releaseId: release.releaseId, requestId, cause, at, ...(reason ? { reason } : {}) };
@@ -109,6 +111,17 @@ export async function findLandedFlip(context: PipelineContext, game: string, cha
   return inHistory && pointer ? { pointer, applied: false, sequence: inHistory.sequence } : undefined;
 }
 
+/** The highest sequence the channel's history records (0 for a new channel). */
+async function historyFloor(context: PipelineContext, game: string, channel: string): Promise<number> {
+  const prefix = keys.historyPrefix(game, channel);
+  let highest = 0;
+  for (const o of await context.store.list(prefix)) {
+    const n = Number(o.key.slice(prefix.length).replace(/\.json$/, ''));
+    if (Number.isInteger(n) && n > highest) highest = n;
+  }
+  return highest;
+}
+
 /** Attempts of the pointer compare-and-swap before giving up loudly. */
 const FLIP_ATTEMPTS = 12;
 
@@ -131,7 +144,7 @@ export async function applyFlip(context: PipelineContext, request: FlipRequest):
     const landed = current?.value.history.find((h) => h.requestId === requestId);
     if (landed) return { pointer: current!.value, applied: false, sequence: landed.sequence };
     if (context.clock.now().getTime() - claimedAt.getTime() > graceMs / 2) claimedAt = await claimContent(context, game, releaseContentKeys(release));
-    const next = nextPointer(context, request, current?.value);
+    const next = nextPointer(context, request, current?.value, current ? 0 : await historyFloor(context, game, channel));
     const record: FlipRecord = {
       schemaVersion: 1, game, channel, requestId, releaseId: release.releaseId, cause, state: 'pending', sequence: next.sequence, at: next.publishedAt,
     };

@@ -39,6 +39,13 @@ export interface GcMarks {
 
 /** Keys one marks document holds at most; gc marks the rest on a later run. */
 export const MAX_GC_MARKS = 20_000;
+/**
+ * Bytes one marks document may take, well under the bookkeeping read bound (documents.ts): with long
+ * game ids and 128-hex resource names 20,000 marks would not fit, and every claim would then fail.
+ */
+export const MAX_GC_MARK_BYTES = 3 * 1024 * 1024;
+/** What one mark adds to the document besides its key (quotes, time, `condemned`, punctuation). */
+const MARK_OVERHEAD_BYTES = 70;
 
 /** Read the marks of a game (none when gc never ran). */
 export async function readMarks(context: PipelineContext, game: string): Promise<GcMarks> {
@@ -96,19 +103,26 @@ export async function markUnreferenced(context: PipelineContext, game: string, u
     const marks: Record<string, GcMark> = {};
     const marked: string[] = [];
     const condemned: string[] = [];
+    // Running totals: counting the keys of `marks` for every key made marking quadratic.
+    let count = 0;
+    let bytes = 64;
     for (const [key, mark] of Object.entries(previous)) {
       if (mark.condemned) {
         marks[key] = mark;
         condemned.push(key);
+        count += 1;
+        bytes += key.length + MARK_OVERHEAD_BYTES;
       }
     }
     let deferred = 0;
     for (const key of unreferenced) {
       if (marks[key]) continue;
-      if (Object.keys(marks).length >= MAX_GC_MARKS) {
+      if (count >= MAX_GC_MARKS || bytes + key.length + MARK_OVERHEAD_BYTES > MAX_GC_MARK_BYTES) {
         deferred += 1;
         continue;
       }
+      count += 1;
+      bytes += key.length + MARK_OVERHEAD_BYTES;
       const markedAt = previous[key]?.markedAt ?? now.toISOString();
       if (now.getTime() - Date.parse(markedAt) >= graceMs) {
         marks[key] = { markedAt, condemned: true };

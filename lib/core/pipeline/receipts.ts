@@ -42,6 +42,12 @@ export function manifestReceiptOf(manifest: Manifest, sha256: string, sizeBytes:
   };
 }
 
+/**
+ * Receipts list every digest of a manifest: at the pre-scan's 200,000 resources with 128-hex names,
+ * about 26 MB written compactly. They get their own bound (the pipeline alone writes state/).
+ */
+export const MAX_RECEIPT_BYTES = 32 * 1024 * 1024;
+
 export async function writeManifestReceipt(context: PipelineContext, game: string, receipt: ManifestReceipt): Promise<void> {
   await createJson(context.store, keys.manifestReceipt(game, receipt.sha256), receipt);
 }
@@ -51,11 +57,11 @@ export async function writeArchiveReceipt(context: PipelineContext, game: string
 }
 
 export async function readManifestReceipt(context: PipelineContext, game: string, sha256: string): Promise<ManifestReceipt | undefined> {
-  return (await readJson<ManifestReceipt>(context.store, keys.manifestReceipt(game, sha256)))?.value;
+  return (await readJson<ManifestReceipt>(context.store, keys.manifestReceipt(game, sha256), undefined, MAX_RECEIPT_BYTES))?.value;
 }
 
 export async function readArchiveReceipt(context: PipelineContext, game: string, sha256: string): Promise<ArchiveReceipt | undefined> {
-  return (await readJson<ArchiveReceipt>(context.store, keys.archiveReceipt(game, sha256)))?.value;
+  return (await readJson<ArchiveReceipt>(context.store, keys.archiveReceipt(game, sha256), undefined, MAX_RECEIPT_BYTES))?.value;
 }
 
 /** True when the bytes are still stored: released under content/, or waiting in the private area. */

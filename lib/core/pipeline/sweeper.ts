@@ -13,6 +13,7 @@ import { keys } from '../keys';
 import { isTerminal } from '../documents/upload-status';
 import { log, type PipelineContext } from './context';
 import { readJson } from './documents';
+import { pointerCodec } from '../documents/pointer';
 import { missingFor, readReleaseRequest, tryRelease } from './release';
 import { completeUpload } from './steps';
 import { readStatus, updateStatus, type PendingUpload } from './status';
@@ -74,6 +75,23 @@ async function sweepOne(context: PipelineContext, pending: PendingUpload, timeou
     await context.store.delete(keys.pendingUpload(game, upload));
     return false;
   }
+  // A newer release went live on the channel while this one waited (its request's event was lost,
+  // or every attempt failed): completing it now would put an older build back (I5). Fail it.
+  const superseded = upload.startsWith('editor-') ? undefined : await supersededBy(context, game, upload);
+  if (superseded) {
+    await updateStatus(context, game, upload, {
+      state: 'failed',
+      message: `superseded: ${superseded.releaseId} went live on ${superseded.channel} while this upload waited`,
+      errors: [lupError({
+        code: 'RELEASE_SUPERSEDED', location: { key: keys.releaseRequest(game, upload) },
+        expected: `no release on ${superseded.channel} after this request (${superseded.requestedAt})`,
+        actual: `${superseded.releaseId} went live at ${superseded.publishedAt} (sequence ${superseded.sequence})`,
+        message: `A newer release went live on ${superseded.channel} while this upload waited; it was not released, so players keep the newer one. Publish it again to make it live.`,
+      })],
+    });
+    log(context, { level: 'warn', step: 'sweeper', game, upload, code: 'RELEASE_SUPERSEDED', message: `superseded by ${superseded.releaseId}` });
+    return true;
+  }
   // One last attempt: the missing piece may have arrived since the last event.
   const editor = upload.startsWith('editor-');
   const attempt = editor ? undefined : await completeUpload(context, game, upload);
@@ -117,4 +135,22 @@ async function countFailure(context: PipelineContext, pending: PendingUpload, me
     // Even when the status itself cannot be written, the upload leaves the sweeper's list.
     await context.store.delete(keys.pendingUpload(pending.game, pending.upload));
   }
+}
+
+/**
+ * The flip that superseded an upload's release request: the request's channel moved to another
+ * release after the request was written (the store's time of the request, not the publisher's).
+ */
+async function supersededBy(context: PipelineContext, game: string, upload: string): Promise<{ channel: string; releaseId: string; publishedAt: string; sequence: number; requestedAt: string } | undefined> {
+  const requestInfo = await context.store.head(keys.releaseRequest(game, upload));
+  if (!requestInfo?.lastModified) return undefined;
+  const request = await readReleaseRequest(context, game, upload);
+  if (!request?.ok) return undefined;
+  const channel = request.request.channel;
+  const pointer = await readJson(context.store, keys.pointer(game, channel), pointerCodec);
+  if (!pointer || pointer.value.releaseId === upload) return undefined;
+  if (Date.parse(pointer.value.publishedAt) <= requestInfo.lastModified.getTime()) return undefined;
+  // This upload's own flip may have landed before a newer one: then it is not waiting, only unfinished.
+  if (pointer.value.history.some((h) => h.releaseId === upload)) return undefined;
+  return { channel, releaseId: pointer.value.releaseId, publishedAt: pointer.value.publishedAt, sequence: pointer.value.sequence, requestedAt: requestInfo.lastModified.toISOString() };
 }
