@@ -5,6 +5,7 @@
  * publisher's grants, and the real clients (aws-cli, rclone) that must keep working.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { LUP_NODE_ARGS } from '../helpers/lup-process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ const BUCKET = 'lup-local';
 interface Running { child: ChildProcessWithoutNullStreams; s3: string; cdn: string; stderr: () => string }
 
 async function startLocal(dataDir: string, extra: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'lup.cjs'), 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet', ...extra], { cwd: ROOT });
+  const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet', ...extra], { cwd: ROOT });
   let err = '';
   child.stderr.on('data', (c) => { err += c; });
   const lines = createInterface({ input: child.stdout });
@@ -29,7 +30,9 @@ async function startLocal(dataDir: string, extra: string[] = []): Promise<Runnin
   return { child, ...ready, stderr: () => err };
 }
 
-async function stop(running: Running): Promise<void> {
+async function stop(running: Running | undefined): Promise<void> {
+  // A stack that never started (its start failed the suite already) has nothing to stop.
+  if (!running || running.child.exitCode !== null) return;
   const exited = new Promise((resolve) => running.child.once('exit', resolve));
   running.child.kill('SIGINT');
   await exited;
