@@ -154,6 +154,6 @@ export function describeOutcome(action: ConsoleAction, params: ActionParams, req
   const channel = action.channel(params);
   return {
     action: action.name, game: params.game, channel, releaseId: pointer.releaseId, sequence: pointer.sequence, applied, requestId,
-    message: `${applied ? 'Done' : 'Already done (same request)'}: ${action.label.toLowerCase()} of channel ${channel} of game ${params.game}: now release ${pointer.releaseId}${previous ? ` (was ${previous})` : ''}, sequence ${pointer.sequence}.`,
+    message: `${action.label}${applied ? '' : ' (already applied, same request)'}: channel ${channel} of game ${params.game} now serves release ${pointer.releaseId}${previous ? ` (was ${previous})` : ''}; sequence ${pointer.sequence}.`,
   };
 }
