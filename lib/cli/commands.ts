@@ -9,3 +9,4 @@ import './promote-command';
 import './rollback-command';
 import './gc-command';
 import './verify-command';
+import './console-command';

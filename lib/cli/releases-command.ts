@@ -54,8 +54,8 @@ Examples:
       the last five flips of stable; roll back to one with \`lup rollback --to <release>\`
   $ lup releases --game space-game --endpoint http://127.0.0.1:4569 --json`;
 
-/** The flips of one channel, newest first: the history records, completed by the pointer's own memory. */
-async function readHistory(store: ObjectStore, pointer: ChannelPointer, limit: number): Promise<{ flips: FlipEntry[]; total: number }> {
+/** The flips of one channel, newest first (also read by `lup console`): the history records, completed by the pointer's own memory. */
+export async function readHistory(store: ObjectStore, pointer: ChannelPointer, limit: number): Promise<{ flips: FlipEntry[]; total: number }> {
   const listed = await store.list(keys.historyPrefix(pointer.game, pointer.channel));
   // Keys carry zero-padded sequences, so key order is sequence order.
   const newest = listed.slice(-limit).reverse();
