@@ -5,7 +5,7 @@
  * narrowed set of engine versions applies to old releases too, unless the operator forces it with a
  * reason, which the channel history keeps.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { lupError, type LupError } from '../errors';
 import { isValidId, keys } from '../keys';
 import { validateManifest } from '../format/validate-manifest';
@@ -190,7 +190,8 @@ async function runRollout(context: PipelineContext, rules: GameRules, request: R
     const candidate = await readRelease(context, game, request.release ?? '');
     nextRollout(request, pointer, { candidate, salt: '0'.repeat(32), at: pointer.publishedAt });
     const forcedReason = await passRules(context, rules, candidate, 'rollout start', request.force);
-    const salt = randomBytes(16).toString('hex');
+    // New for every rollout (every start has its own request id), and the same for a retry of this one.
+    const salt = createHash('sha256').update(`rollout-salt\n${game}\n${channel}\n${requestId}`).digest('hex').slice(0, 32);
     return flipChannel(context, {
       game, channel, requestId, cause, candidate, gcGraceMinutes: graceMinutes, ...forcedReason,
       rollout: (current) => nextRollout(request, current, { candidate, salt, at: context.clock.now().toISOString() }),
