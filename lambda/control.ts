@@ -1,5 +1,5 @@
 /**
- * Lambda: the operators' control entry (promote, rollback, garbage collection), invoked directly
+ * Lambda: the operators' control entry (promote, rollback, staged rollouts, garbage collection), invoked directly
  * by `lup` with the operator role. It runs the same compare-and-swap flip as a release.
  */
 import { parseControlRequest, runControl, type ControlResponse } from '../lib/core/pipeline/control';

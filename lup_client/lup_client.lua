@@ -14,9 +14,13 @@
 
 local M = {}
 
-M.VERSION = "1.0.0"
+M.VERSION = "1.1.0"
 --- The pointer schema version this kit understands (lib/core/documents/schemas/pointer.schema.json).
+-- The optional rollout block did not change it: a kit that does not know the block ignores it and
+-- applies the stable release, which is what every install outside the cohort does.
 M.POINTER_SCHEMA_VERSION = 1
+--- Basis points in a whole: a rollout's share is 0 to 10000 of them.
+M.ROLLOUT_SHARE_WHOLE = 10000
 --- Version of the state table persisted with sys.save.
 M.STATE_VERSION = 1
 --- Largest pointer read, in bytes (the pipeline's own limit, MAX_POINTER_BYTES).
@@ -136,9 +140,78 @@ local function sha1_hex(bit, message)
 end
 M._sha1_hex = sha1_hex
 
+local function default_bit()
+	if _G.bit then return _G.bit end
+	local ok, b = pcall(require, "bit")
+	return ok and b or nil
+end
+
+--- FNV-1a, 32 bits, over the bytes of `text` (UTF-8 as Lua holds it), as a number 0 .. 2^32-1.
+-- The same in LuaJIT and Lua 5.1 + bitop: only xor goes through `bit`; the multiplication by the
+-- FNV prime 16777619 = 2^24 + 403 is split into a shift and a product below 2^41, exact in a double.
+function M.fnv1a32(text, bit)
+	bit = bit or default_bit()
+	local bxor, lshift = bit.bxor, bit.lshift
+	local h = 2166136261
+	for i = 1, #text do
+		h = bxor(h, text:byte(i)) % 4294967296
+		h = (lshift(h, 24) % 4294967296 + h * 403) % 4294967296
+	end
+	return h
+end
+
+--- The cohort bucket (0 .. 9999) of an install in the rollout with this salt:
+-- FNV-1a-32(salt .. ":" .. install_id) mod 10000, as the pipeline computes it (lib/core/documents/cohort.ts).
+function M.cohort_bucket(salt, install_id, bit)
+	return M.fnv1a32(salt .. ":" .. install_id, bit) % M.ROLLOUT_SHARE_WHOLE
+end
+
+--- Whether an install that does not have a rollout's candidate takes it now: active and bucket < share.
+function M.takes_candidate(rollout, install_id, bit)
+	return rollout.state == "active" and M.cohort_bucket(rollout.salt, install_id, bit) < rollout.share
+end
+
 -- ---------------------------------------------------------------------------------------------
 -- the pointer: what the client relies on, checked field by field (the full definition is the JSON
 -- Schema; the specs check that fixtures this function accepts and refuses match it)
+
+-- The fields of a release the client relies on, in the pointer (prefix "") or its rollout block
+-- (prefix "rollout."); nil when usable.
+local function check_release(p, prefix, bad, game, max_archives)
+	if not is_array(p.engineVersions) then return bad(prefix .. "engineVersions", "an array of SHA-1 hex digests", p.engineVersions) end
+	for i, v in ipairs(p.engineVersions) do
+		if not is_hex(v, 40) then return bad(prefix .. "engineVersions[" .. (i - 1) .. "]", "40 lowercase hex characters (SHA-1 of an engine version)", v) end
+	end
+	if type(p.manifest) ~= "table" then return bad(prefix .. "manifest", "an object", p.manifest) end
+	if not is_hex(p.manifest.sha256, 64) then return bad(prefix .. "manifest.sha256", "64 lowercase hex characters (SHA-256)", p.manifest.sha256) end
+	if type(p.resourcesBase) ~= "table" or type(p.resourcesBase.path) ~= "string" then
+		return bad(prefix .. "resourcesBase.path", "content/<game>/resources/", p.resourcesBase and p.resourcesBase.path)
+	end
+	if not is_array(p.archives) then return bad(prefix .. "archives", "an array of archives in mount order", p.archives) end
+	if #p.archives > max_archives then
+		return err(C.POINTER_UNUSABLE, "The channel pointer lists more archives than this client accepts.", { field = prefix .. "archives", expected = "at most " .. max_archives .. " archives", actual = tostring(#p.archives) .. " archives" })
+	end
+	local seen = {}
+	for i, a in ipairs(p.archives) do
+		local at = prefix .. "archives[" .. (i - 1) .. "]"
+		if type(a) ~= "table" then return bad(at, "an object", a) end
+		if type(a.name) ~= "string" or not a.name:match("^[A-Za-z0-9][A-Za-z0-9._%-]*%.zip$") then return bad(at .. ".name", "a file name ending in .zip", a.name) end
+		if not is_hex(a.sha256, 64) then return bad(at .. ".sha256", "64 lowercase hex characters (SHA-256)", a.sha256) end
+		if not is_integer(a.sizeBytes) or a.sizeBytes < 0 then return bad(at .. ".sizeBytes", "a byte count", a.sizeBytes) end
+		if not is_integer(a.priority) then return bad(at .. ".priority", "an integer mount priority (higher wins)", a.priority) end
+		local path = "content/" .. game .. "/archives/" .. a.sha256 .. ".zip"
+		if a.path ~= path then return bad(at .. ".path", path, a.path) end
+		if a.priority < 0 then
+			-- liveupdate.add_mount raises "Priority needs to be a positive number" (script_liveupdate.cpp)
+			return err(C.POINTER_UNUSABLE, "The channel pointer gives an archive a negative mount priority; liveupdate.add_mount refuses those.", { field = at .. ".priority", expected = "an integer >= 0", actual = tostring(a.priority) })
+		end
+		if seen[a.sha256] then
+			return err(C.POINTER_UNUSABLE, "The channel pointer lists the same archive twice.", { field = at .. ".sha256", expected = "each archive once", actual = a.sha256 })
+		end
+		seen[a.sha256] = true
+	end
+	return nil
+end
 
 --- Check a decoded pointer. Returns nil when usable, else an error naming the field.
 -- @param p the decoded pointer
@@ -156,38 +229,18 @@ function M.check_pointer(p, limits)
 		if not is_id(p[field]) then return bad(field, "a lowercase id (letters, digits, - _ .; at most 63 characters)", p[field]) end
 	end
 	if not is_integer(p.sequence) or p.sequence < 1 then return bad("sequence", "a positive integer", p.sequence) end
-	if not is_array(p.engineVersions) then return bad("engineVersions", "an array of SHA-1 hex digests", p.engineVersions) end
-	for i, v in ipairs(p.engineVersions) do
-		if not is_hex(v, 40) then return bad("engineVersions[" .. (i - 1) .. "]", "40 lowercase hex characters (SHA-1 of an engine version)", v) end
-	end
-	if type(p.manifest) ~= "table" then return bad("manifest", "an object", p.manifest) end
-	if not is_hex(p.manifest.sha256, 64) then return bad("manifest.sha256", "64 lowercase hex characters (SHA-256)", p.manifest.sha256) end
-	if type(p.resourcesBase) ~= "table" or type(p.resourcesBase.path) ~= "string" then
-		return bad("resourcesBase.path", "content/<game>/resources/", p.resourcesBase and p.resourcesBase.path)
-	end
+	local problem = check_release(p, "", bad, p.game, max_archives)
+	if problem then return problem end
 	if not is_array(p.history) or #p.history < 1 then return bad("history", "the last flips, newest first (at least one)", p.history) end
-	if not is_array(p.archives) then return bad("archives", "an array of archives in mount order", p.archives) end
-	if #p.archives > max_archives then
-		return err(C.POINTER_UNUSABLE, "The channel pointer lists more archives than this client accepts.", { field = "archives", expected = "at most " .. max_archives .. " archives", actual = tostring(#p.archives) .. " archives" })
-	end
-	local seen = {}
-	for i, a in ipairs(p.archives) do
-		local at = "archives[" .. (i - 1) .. "]"
-		if type(a) ~= "table" then return bad(at, "an object", a) end
-		if type(a.name) ~= "string" or not a.name:match("^[A-Za-z0-9][A-Za-z0-9._%-]*%.zip$") then return bad(at .. ".name", "a file name ending in .zip", a.name) end
-		if not is_hex(a.sha256, 64) then return bad(at .. ".sha256", "64 lowercase hex characters (SHA-256)", a.sha256) end
-		if not is_integer(a.sizeBytes) or a.sizeBytes < 0 then return bad(at .. ".sizeBytes", "a byte count", a.sizeBytes) end
-		if not is_integer(a.priority) then return bad(at .. ".priority", "an integer mount priority (higher wins)", a.priority) end
-		local path = "content/" .. p.game .. "/archives/" .. a.sha256 .. ".zip"
-		if a.path ~= path then return bad(at .. ".path", path, a.path) end
-		if a.priority < 0 then
-			-- liveupdate.add_mount raises "Priority needs to be a positive number" (script_liveupdate.cpp)
-			return err(C.POINTER_UNUSABLE, "The channel pointer gives an archive a negative mount priority; liveupdate.add_mount refuses those.", { field = at .. ".priority", expected = "an integer >= 0", actual = tostring(a.priority) })
-		end
-		if seen[a.sha256] then
-			return err(C.POINTER_UNUSABLE, "The channel pointer lists the same archive twice.", { field = at .. ".sha256", expected = "each archive once", actual = a.sha256 })
-		end
-		seen[a.sha256] = true
+	if p.rollout ~= nil then
+		local r = p.rollout
+		if type(r) ~= "table" or is_array(r) and next(r) ~= nil then return bad("rollout", "an object", r) end
+		if not is_id(r.releaseId) then return bad("rollout.releaseId", "a lowercase id (letters, digits, - _ .; at most 63 characters)", r.releaseId) end
+		if not is_hex(r.salt, 32) then return bad("rollout.salt", "32 lowercase hex characters, unique to this rollout", r.salt) end
+		if not is_integer(r.share) or r.share < 0 or r.share > M.ROLLOUT_SHARE_WHOLE then return bad("rollout.share", "the share of installs in basis points (0 to 10000)", r.share) end
+		if r.state ~= "active" and r.state ~= "halted" then return bad("rollout.state", 'one of "active", "halted"', r.state) end
+		problem = check_release(r, "rollout.", bad, p.game, max_archives)
+		if problem then return problem end
 	end
 	return nil
 end
@@ -342,7 +395,7 @@ end
 --- A copy of the persisted state: sequence, release_id, archives (name, sha256, size, priority, file, mount).
 function Client:state()
 	local s = self:_load_state()
-	return { sequence = s.sequence, release_id = s.release_id, archives = copy(s.archives), engine_version = s.engine_version, app_version = s.app_version, loose = s.loose }
+	return { sequence = s.sequence, release_id = s.release_id, rollout_salt = s.rollout_salt, archives = copy(s.archives), engine_version = s.engine_version, app_version = s.app_version, loose = s.loose }
 end
 
 -- ---- files ---------------------------------------------------------------------------------
@@ -634,12 +687,39 @@ function Client:update(callback, on_progress)
 	end)
 end
 
-function Client:_apply(url, p, on_progress, done)
+-- The release this install takes from a pointer with a rollout block: the candidate when the
+-- rollout is active and the install's bucket is below the share, or when it already applied this
+-- rollout's candidate (halted: those installs keep it); the stable release otherwise. Returns the
+-- pointer as this install sees it (the candidate's fields in place of the stable ones) and what it
+-- chose ("candidate" or "stable"), or the pointer itself without a rollout.
+function Client:_choose(p, state)
+	local r = p.rollout
+	if r == nil then return p, nil end
+	local has = state.release_id == r.releaseId and state.rollout_salt == r.salt
+	if not (has or M.takes_candidate(r, self:install_id(), self._engine.bit)) then return p, "stable" end
+	local view = {}
+	for k, v in pairs(p) do view[k] = v end
+	view.releaseId, view.manifest, view.archives, view.resourcesBase, view.engineVersions = r.releaseId, r.manifest, r.archives, r.resourcesBase, r.engineVersions
+	-- engines <= 1.4 read the candidate's manifest from content/ (the stable path beside the pointer is the stable release's)
+	view.stableManifest = { path = r.manifest.path, url = r.manifest.url }
+	view._rollout_salt = r.salt
+	return view, "candidate"
+end
+
+function Client:_apply(url, pointer, on_progress, done)
 	local state = self:_load_state()
 	for _, field in ipairs({ "game", "channel" }) do
 		local want = field == "game" and self._game or self._channel
-		if p[field] ~= want then
-			return done(err(C.POINTER_MISMATCH, "The pointer at " .. url .. " is for another " .. field .. ".", { url = url, field = field, expected = want, actual = p[field] }))
+		if pointer[field] ~= want then
+			return done(err(C.POINTER_MISMATCH, "The pointer at " .. url .. " is for another " .. field .. ".", { url = url, field = field, expected = want, actual = pointer[field] }))
+		end
+	end
+	local p, cohort = self:_choose(pointer, state)
+	if cohort then
+		local finish = done
+		done = function(result)
+			if result.ok then result.cohort = cohort end
+			finish(result)
 		end
 	end
 	local applied = #state.archives > 0 or state.loose
@@ -768,7 +848,7 @@ function Client:_switch(p, state, target, engine, downloaded, done)
 		local files = copy(state.files)
 		local next_state = {
 			state_version = M.STATE_VERSION, game = self._game, channel = self._channel,
-			sequence = p.sequence, release_id = p.releaseId, engine_versions = copy(p.engineVersions),
+			sequence = p.sequence, release_id = p.releaseId, rollout_salt = p._rollout_salt, engine_versions = copy(p.engineVersions),
 			engine_version = engine.version, app_version = self._app_version, archives = archives, files = files,
 		}
 		local write_error = self:_save_state(next_state)
@@ -787,7 +867,7 @@ function Client:_apply_loose(url, p, state, engine, done)
 		return done(err(C.LOOSE_UNSUPPORTED, "Release " .. p.releaseId .. " is loose resources; engine " .. engine.version .. " mounts zip archives. Publish zip archives for engines 1.5 and later.", { url = url, field = "archives", expected = "at least one zip archive", actual = "0 archives" }))
 	end
 	local next_state = copy(state)
-	next_state.sequence, next_state.release_id, next_state.loose = p.sequence, p.releaseId, true
+	next_state.sequence, next_state.release_id, next_state.loose, next_state.rollout_salt = p.sequence, p.releaseId, true, p._rollout_salt
 	next_state.engine_versions, next_state.engine_version, next_state.app_version = copy(p.engineVersions), engine.version, self._app_version
 	local write_error = self:_save_state(next_state)
 	if write_error then return done(write_error) end

@@ -6,6 +6,7 @@ import './local-command';
 import './status-command';
 import './releases-command';
 import './promote-command';
+import './rollout-command';
 import './rollback-command';
 import './gc-command';
 import './verify-command';

@@ -27,6 +27,9 @@ export interface ChannelFlip {
   readonly current: boolean;
   /** The release's note (e.g. a CI build number), when it has one. */
   readonly note?: string;
+  /** For staged-rollout flips: the candidate release and the share after the flip (basis points). */
+  readonly candidate?: string;
+  readonly share?: number;
 }
 
 /** The history of one channel. */
@@ -103,6 +106,7 @@ async function listReleases(io: CliIo, store: ObjectStore, game: string, channel
       flips: flips.map((f) => ({
         sequence: f.sequence, releaseId: f.releaseId, cause: f.cause, at: f.at, current: f.sequence === pointer.sequence,
         ...(notes.has(f.releaseId) ? { note: notes.get(f.releaseId) } : {}),
+        ...(f.candidate !== undefined ? { candidate: f.candidate, share: f.share } : {}),
       })),
       olderFlips: Math.max(0, total - flips.length),
     });
@@ -116,7 +120,7 @@ async function listReleases(io: CliIo, store: ObjectStore, game: string, channel
     return EXIT.ok;
   }
   const blocks = histories.map((h) => {
-    const rows = [['', 'SEQ', 'RELEASE', 'CAUSE', 'AT', 'NOTE'], ...h.flips.map((f) => [f.current ? '*' : '', String(f.sequence), f.releaseId, f.cause, f.at, f.note ?? ''])];
+    const rows = [['', 'SEQ', 'RELEASE', 'CAUSE', 'AT', 'NOTE'], ...h.flips.map((f) => [f.current ? '*' : '', String(f.sequence), f.releaseId, f.cause, f.at, [f.candidate !== undefined ? `candidate ${f.candidate} at ${(f.share ?? 0) / 100} %` : '', f.note ?? ''].filter(Boolean).join('; ')])];
     const lines = [`Channel ${h.channel} of game ${game}: release ${h.current.releaseId} (sequence ${h.current.sequence})`, ...formatTable(rows, '  ')];
     if (h.olderFlips > 0) lines.push(`  … ${h.olderFlips} older flip(s); raise --limit to see them`);
     return lines.join('\n');

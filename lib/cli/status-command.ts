@@ -26,6 +26,8 @@ export interface ChannelSummary {
   readonly publishedAt: string;
   /** Path of the pointer from the CDN root. */
   readonly pointerPath: string;
+  /** The staged rollout on the channel (share in basis points), when one runs. */
+  readonly rollout?: { readonly releaseId: string; readonly share: number; readonly percent: number; readonly state: 'active' | 'halted'; readonly startedSequence: number; readonly startedAt: string };
 }
 
 const HELP = `
@@ -34,7 +36,8 @@ pipeline did, and every error with its code, location, expected and actual value
   states: pending (content arriving and being verified), live (released on its channel),
           verified (verified, no channel to release to), refused (bad content or policy), failed
           (never completed in time; the missing digests are listed)
-Without --upload: every channel of the game with its current release, sequence and publish time.
+Without --upload: every channel of the game with its current release, sequence and publish time,
+and the staged rollout of each channel that has one (candidate release, share, state).
 
 Exit codes: 0 found (pending, live or verified); 1 the upload was refused or failed; 2 bad usage
 or no such upload.
@@ -50,6 +53,10 @@ function summarise(pointer: ChannelPointer): ChannelSummary {
   return {
     channel: pointer.channel, releaseId: pointer.releaseId, sequence: pointer.sequence, cause: pointer.cause,
     publishedAt: pointer.publishedAt, pointerPath: keys.pointer(pointer.game, pointer.channel),
+    ...(pointer.rollout ? { rollout: {
+      releaseId: pointer.rollout.releaseId, share: pointer.rollout.share, percent: pointer.rollout.share / 100, state: pointer.rollout.state,
+      startedSequence: pointer.rollout.startedSequence, startedAt: pointer.rollout.startedAt,
+    } } : {}),
   };
 }
 
@@ -110,7 +117,10 @@ async function showChannels(io: CliIo, store: ObjectStore, game: string, json: b
     return EXIT.invalid;
   }
   const rows = [['CHANNEL', 'RELEASE', 'SEQUENCE', 'CAUSE', 'PUBLISHED'], ...channels.map((c) => [c.channel, c.releaseId, String(c.sequence), c.cause, c.publishedAt])];
-  io.stdout(`Game ${game}: ${channels.length} channel(s)\n${formatTable(rows, '  ').join('\n')}\n`);
+  const rollouts = channels.flatMap((c) => (c.rollout
+    ? [`  rollout on ${c.channel}: release ${c.rollout.releaseId} to ${c.rollout.percent} % of installs (${c.rollout.state}, since sequence ${c.rollout.startedSequence}); the others get ${c.releaseId}`]
+    : []));
+  io.stdout(`Game ${game}: ${channels.length} channel(s)\n${formatTable(rows, '  ').join('\n')}\n${rollouts.map((l) => `${l}\n`).join('')}`);
   return EXIT.ok;
 }
 

@@ -24,6 +24,7 @@ What is checked, exactly as a player's download would see it (plain HTTP GETs, n
   - the manifest: SHA-256 and size as the pointer says; it decodes and passes the format rules
   - the stable manifest beside the pointer (engines <= 1.4 fetch it): the same bytes as the manifest
   - each archive: SHA-256 and size; every entry named by its digest; the manifest inside is the pointer's
+  - during a staged rollout, the candidate release's manifest and archives the same way
   - loose releases: every EXCLUDED resource at <resourcesBase><hexdigest>, named by the digest of its payload
   - content is served with Cache-Control "${CONTENT_CACHE.cacheControl}"
 Paths are resolved against --cdn, not against the pointer's url fields.
@@ -73,6 +74,7 @@ function printReport(io: CliIo, cdnBaseUrl: string, report: VerifyChannelRespons
     `  pointer:  ${report.pointerUrl}`,
   ];
   if (report.releaseId !== undefined) lines.push(`  release:  ${report.releaseId} (sequence ${report.sequence}, ${report.kind})`);
+  if (report.rollout) lines.push(`  rollout:  ${report.rollout.releaseId} to ${report.rollout.share / 100} % of installs (${report.rollout.state}); its objects were checked too`);
   lines.push(`  checked:  ${report.objectsChecked} object(s), ${formatBytes(report.bytesDownloaded)} downloaded`);
   if (report.retries > 0) lines.push(`  retried:  ${report.retries} transient failure(s) (HTTP 5xx/429 or a dropped connection), each got past by a retry`);
   if (report.ok) {
@@ -116,7 +118,7 @@ registerCommand((program, io, state) => {
       }
       if (json) {
         printJson(io, {
-          ok: report.ok, game, channel, cdnBaseUrl, pointerUrl: report.pointerUrl, releaseId: report.releaseId, sequence: report.sequence,
+          ok: report.ok, game, channel, cdnBaseUrl, pointerUrl: report.pointerUrl, releaseId: report.releaseId, sequence: report.sequence, ...(report.rollout ? { rollout: report.rollout } : {}),
           kind: report.kind, objectsChecked: report.objectsChecked, bytesDownloaded: report.bytesDownloaded, retries: report.retries, mismatches: errorsToJson(report.mismatches),
         });
       } else {

@@ -91,6 +91,8 @@ export interface VerifyChannelResponse {
   /** The release the pointer names, when it could be read. */
   readonly releaseId?: string;
   readonly sequence?: number;
+  /** The staged rollout whose candidate release was verified too, when the channel has one. */
+  readonly rollout?: { readonly releaseId: string; readonly share: number; readonly state: 'active' | 'halted' };
   /** `archives` or `loose`, when the pointer could be read. */
   readonly kind?: 'archives' | 'loose';
   /** Objects downloaded and checked, the pointer included. */
@@ -245,6 +247,7 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
   const respond = (pointer?: ChannelPointer): VerifyChannelResponse => ({
     game, channel, pointerUrl: urlOf(pointerPath),
     ...(pointer ? { releaseId: pointer.releaseId, sequence: pointer.sequence, kind: pointer.archives.length > 0 ? 'archives' as const : 'loose' as const } : {}),
+    ...(pointer?.rollout ? { rollout: { releaseId: pointer.rollout.releaseId, share: pointer.rollout.share, state: pointer.rollout.state } } : {}),
     objectsChecked: checkedObjects, bytesDownloaded, mismatches, retries, ok: mismatches.length === 0,
   });
 
@@ -268,87 +271,99 @@ export async function verifyChannel(request: VerifyChannelRequest): Promise<Veri
     mismatch(pointerPath, `the channel pointer's ${field} is not what the pipeline writes; the pointer was edited by hand or by another tool.`, expected, actual, { field }));
   if (!pointer) return respond();
 
-  // 2. The manifest, the stable copy beside the pointer and the archives, side by side.
-  const loose = pointer.archives.length === 0;
-  totalObjects += 2 + pointer.archives.length;
-  const tempDir = loose ? undefined : await mkdtemp(join(request.tempDir ?? tmpdir(), 'lup-verify-'));
-  const manifestPath = pointer.manifest.path;
-  const manifestTask = limit(async (): Promise<Manifest | undefined> => {
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const got = await download({ path: manifestPath, what: 'manifest', cacheControl: CONTENT_CACHE.cacheControl, sha256: pointer.manifest.sha256, sizeBytes: pointer.manifest.sizeBytes }, (chunk) => {
-      size += chunk.byteLength;
-      if (size <= MAX_MANIFEST_BYTES) chunks.push(chunk);
+  // 2. What the channel serves: its release and, during a staged rollout, the candidate release too
+  // (the stable manifest beside the pointer is the release's only).
+  await verifyServed(pointer, true);
+  if (pointer.rollout) {
+    const { releaseId, manifest, archives, resourcesBase, engineVersions } = pointer.rollout;
+    await verifyServed({ ...pointer, releaseId, manifest, archives, resourcesBase, engineVersions }, false);
+  }
+  return respond(pointer);
+
+  /** Verify one release the pointer serves (`stable`: the pointer's own release, with its stable manifest copy). */
+  async function verifyServed(pointer: ChannelPointer, stable: boolean): Promise<void> {
+    // 2. The manifest, the stable copy beside the pointer and the archives, side by side.
+    const loose = pointer.archives.length === 0;
+    totalObjects += (stable ? 2 : 1) + pointer.archives.length;
+    const tempDir = loose ? undefined : await mkdtemp(join(request.tempDir ?? tmpdir(), 'lup-verify-'));
+    const manifestPath = pointer.manifest.path;
+    const manifestTask = limit(async (): Promise<Manifest | undefined> => {
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      const got = await download({ path: manifestPath, what: 'manifest', cacheControl: CONTENT_CACHE.cacheControl, sha256: pointer.manifest.sha256, sizeBytes: pointer.manifest.sizeBytes }, (chunk) => {
+        size += chunk.byteLength;
+        if (size <= MAX_MANIFEST_BYTES) chunks.push(chunk);
+      });
+      checked(manifestPath);
+      if (!got) return undefined;
+      if (size > MAX_MANIFEST_BYTES) {
+        mismatch(manifestPath, 'the manifest is larger than any Defold build produces.', `at most ${MAX_MANIFEST_BYTES} bytes`, `${size} bytes`);
+        return undefined;
+      }
+      let manifest: Manifest;
+      try {
+        manifest = decodeManifest(Buffer.concat(chunks), { key: manifestPath });
+      } catch (error) {
+        if (!isLupError(error)) throw error;
+        finding(manifestPath, error);
+        return undefined;
+      }
+      for (const error of validateManifest(manifest, {}, { key: manifestPath }).errors) finding(manifestPath, error);
+      if (manifest.schema !== pointer.manifest.schema) {
+        mismatch(manifestPath, 'the manifest is of another schema than the pointer says.', `schema ${pointer.manifest.schema}`, `schema ${manifest.schema}`, { field: 'manifest.schema' });
+      }
+      if (!sameSet(manifest.engineVersions, pointer.engineVersions)) {
+        mismatch(manifestPath, "the manifest supports other engine versions than the pointer's engineVersions.",
+          pointer.engineVersions.join(', ') || 'none', manifest.engineVersions.join(', ') || 'none', { field: 'engineVersions' });
+      }
+      return manifest;
     });
-    checked(manifestPath);
-    if (!got) return undefined;
-    if (size > MAX_MANIFEST_BYTES) {
-      mismatch(manifestPath, 'the manifest is larger than any Defold build produces.', `at most ${MAX_MANIFEST_BYTES} bytes`, `${size} bytes`);
-      return undefined;
-    }
-    let manifest: Manifest;
+    const stableTask = !stable ? Promise.resolve() : limit(async () => {
+      const path = pointer.stableManifest.path;
+      await download({ path, what: 'stable manifest beside the pointer', cacheControl: CHANNEL_CACHE.cacheControl, sha256: pointer.manifest.sha256, sizeBytes: pointer.manifest.sizeBytes });
+      checked(path);
+    });
     try {
-      manifest = decodeManifest(Buffer.concat(chunks), { key: manifestPath });
-    } catch (error) {
-      if (!isLupError(error)) throw error;
-      finding(manifestPath, error);
-      return undefined;
-    }
-    for (const error of validateManifest(manifest, {}, { key: manifestPath }).errors) finding(manifestPath, error);
-    if (manifest.schema !== pointer.manifest.schema) {
-      mismatch(manifestPath, 'the manifest is of another schema than the pointer says.', `schema ${pointer.manifest.schema}`, `schema ${manifest.schema}`, { field: 'manifest.schema' });
-    }
-    if (!sameSet(manifest.engineVersions, pointer.engineVersions)) {
-      mismatch(manifestPath, "the manifest supports other engine versions than the pointer's engineVersions.",
-        pointer.engineVersions.join(', ') || 'none', manifest.engineVersions.join(', ') || 'none', { field: 'engineVersions' });
-    }
-    return manifest;
-  });
-  const stableTask = limit(async () => {
-    const path = pointer.stableManifest.path;
-    await download({ path, what: 'stable manifest beside the pointer', cacheControl: CHANNEL_CACHE.cacheControl, sha256: pointer.manifest.sha256, sizeBytes: pointer.manifest.sizeBytes });
-    checked(path);
-  });
-  try {
-    const archiveTasks = pointer.archives.map((archive, i) => limit(() => verifyServedArchive(archive, join(tempDir as string, `${i}-${archive.sha256}.zip`))));
-    const [manifest, , archiveReports] = await Promise.all([manifestTask, stableTask, Promise.all(archiveTasks)]);
+      const archiveTasks = pointer.archives.map((archive, i) => limit(() => verifyServedArchive(archive, join(tempDir as string, `${i}-${archive.sha256}.zip`))));
+      const [manifest, , archiveReports] = await Promise.all([manifestTask, stableTask, Promise.all(archiveTasks)]);
 
-    if (!loose) {
-      // The release's manifest is the one of its highest-priority archive (lib/core/pipeline/release.ts),
-      // and together the archives hold every EXCLUDED resource of it.
-      const ranked = pointer.archives.map((a, i) => ({ a, r: archiveReports[i] })).sort((x, y) => y.a.priority - x.a.priority);
-      const first = ranked[0];
-      if (first.r && first.r.manifestSha256 !== undefined && first.r.manifestSha256 !== pointer.manifest.sha256) {
-        mismatch(first.a.path, `the manifest inside archive ${first.a.name} is not the manifest the pointer names.`,
-          `SHA-256 ${pointer.manifest.sha256}`, `SHA-256 ${first.r.manifestSha256}`, { entry: MANIFEST_NAME });
-      }
-      // Only when every archive was read to the end: a broken one was reported already, and its
-      // unread entries would show up again as missing.
-      if (manifest && ranked.every((o) => o.r?.resources)) {
-        const inArchives = new Set(ranked.flatMap((o) => o.r?.resources ?? []));
-        const missing = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))].filter((h) => !inArchives.has(h));
-        if (missing.length > 0) {
-          mismatch(manifestPath, `the release's archives lack ${missing.length} resource(s) the manifest needs; the game could not load them.`,
-            'every EXCLUDED resource in one of the archives', `${missing.length} missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`);
+      if (!loose) {
+        // The release's manifest is the one of its highest-priority archive (lib/core/pipeline/release.ts),
+        // and together the archives hold every EXCLUDED resource of it.
+        const ranked = pointer.archives.map((a, i) => ({ a, r: archiveReports[i] })).sort((x, y) => y.a.priority - x.a.priority);
+        const first = ranked[0];
+        if (first.r && first.r.manifestSha256 !== undefined && first.r.manifestSha256 !== pointer.manifest.sha256) {
+          mismatch(first.a.path, `the manifest inside archive ${first.a.name} is not the manifest the pointer names.`,
+            `SHA-256 ${pointer.manifest.sha256}`, `SHA-256 ${first.r.manifestSha256}`, { entry: MANIFEST_NAME });
         }
+        // Only when every archive was read to the end: a broken one was reported already, and its
+        // unread entries would show up again as missing.
+        if (manifest && ranked.every((o) => o.r?.resources)) {
+          const inArchives = new Set(ranked.flatMap((o) => o.r?.resources ?? []));
+          const missing = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))].filter((h) => !inArchives.has(h));
+          if (missing.length > 0) {
+            mismatch(manifestPath, `the release's archives lack ${missing.length} resource(s) the manifest needs; the game could not load them.`,
+              'every EXCLUDED resource in one of the archives', `${missing.length} missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}`);
+          }
+        }
+        return;
       }
-      return respond(pointer);
-    }
 
-    // 3. Loose releases: every EXCLUDED resource at resourcesBase + digest (the manifest names them).
-    if (!manifest) return respond(pointer);
-    const digests = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))];
-    totalObjects += digests.length;
-    const observations = (await Promise.all(digests.map((digest) => limit(() => fetchResource(digest))))).filter((o): o is ResourceObservation => o !== undefined);
-    for (const error of validateContent(manifest, observations, { requireComplete: false }).errors) {
-      finding(error.location?.key ?? pointer.resourcesBase.path, error);
+      // 3. Loose releases: every EXCLUDED resource at resourcesBase + digest (the manifest names them).
+      if (!manifest) return;
+      const digests = [...new Set(manifest.resources.filter(isExcluded).map((e) => e.hash))];
+      totalObjects += digests.length;
+      const observations = (await Promise.all(digests.map((digest) => limit(() => fetchResource(digest, manifestPath))))).filter((o): o is ResourceObservation => o !== undefined);
+      for (const error of validateContent(manifest, observations, { requireComplete: false }).errors) {
+        finding(error.location?.key ?? pointer.resourcesBase.path, error);
+      }
+      return;
+    } finally {
+      if (tempDir) await rm(tempDir, { recursive: true, force: true });
     }
-    return respond(pointer);
-  } finally {
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
   }
 
-  async function fetchResource(digest: string): Promise<ResourceObservation | undefined> {
+  async function fetchResource(digest: string, manifestPath: string): Promise<ResourceObservation | undefined> {
     const path = `${pointer!.resourcesBase.path}${digest}`;
     const algorithm = algorithmForHexName(digest);
     if (!algorithm) {

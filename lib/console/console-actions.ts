@@ -138,8 +138,47 @@ const promote: ConsoleAction = {
   },
 };
 
+/** A share typed as a percent (e.g. "10" or "2.5"), in basis points. */
+function shareOf(params: ActionParams): number {
+  const text = params.percent?.trim() ?? '';
+  const percent = Number(text);
+  const basisPoints = Math.round(percent * 100);
+  return text !== '' && Number.isFinite(percent) && basisPoints >= 1 && basisPoints <= 10_000 ? basisPoints : bad('percent', 'a percent from 0.01 to 100', params.percent);
+}
+
+const CHANNEL_FIELD: ActionField = { name: 'channel', label: 'Channel', kind: 'channel', required: true, fromCard: 'channel' };
+const PERCENT_FIELD: ActionField = { name: 'percent', label: 'Share of installs (percent)', kind: 'text', required: true, help: 'Widening only adds installs; the ones that have the candidate keep it.' };
+
+/** A staged-rollout operation on the channel's current rollout, through the same control path as `lup rollout`. */
+function rolloutAction(op: 'set' | 'halt' | 'abort' | 'complete', label: string, effect: (rollout: NonNullable<ChannelPointer['rollout']>, pointer: ChannelPointer, params: ActionParams) => string): ConsoleAction {
+  return {
+    name: `rollout-${op}`,
+    label,
+    fields: [CHANNEL_FIELD, ...(op === 'set' ? [PERCENT_FIELD] : []), ...(op === 'set' || op === 'complete' ? [FORCE_FIELD] : [])],
+    channel: (params) => id(params, 'channel'),
+    async describe(store, params) {
+      const game = id(params, 'game');
+      const channel = id(params, 'channel');
+      const pointer = await pointerOf(store, game, channel);
+      if (!pointer?.rollout) return `Channel ${channel} of game ${game} has no rollout in progress; there is nothing to ${op}.`;
+      return `${effect(pointer.rollout, pointer, params)} (sequence ${pointer.sequence} → ${pointer.sequence + 1}).`;
+    },
+    request: (params, requestId) => ({
+      action: 'rollout', op, game: id(params, 'game'), channel: id(params, 'channel'), requestId,
+      ...(op === 'set' ? { share: shareOf(params) } : {}), ...(op === 'set' || op === 'complete' ? forceOf(params) : {}),
+    }),
+  };
+}
+
+const percentText = (basisPoints: number) => `${basisPoints / 100} %`;
+
+const rolloutSet = rolloutAction('set', 'Widen rollout', (r, p, params) => `Release ${r.releaseId} will go to ${percentText(shareOf(params))} of installs on ${p.channel} instead of ${percentText(r.share)}${r.state === 'halted' ? ', resuming the halted rollout' : ''}`);
+const rolloutHalt = rolloutAction('halt', 'Halt rollout', (r, p) => `No new install on ${p.channel} will take release ${r.releaseId}; the ones that have it keep it`);
+const rolloutAbort = rolloutAction('abort', 'Abort rollout', (r, p) => `Every install on ${p.channel} goes back to release ${p.releaseId} at its next check; release ${r.releaseId} is no longer offered`);
+const rolloutComplete = rolloutAction('complete', 'Complete rollout', (r, p) => `Release ${r.releaseId} becomes what ${p.channel} serves to every install, instead of ${p.releaseId}`);
+
 /** Every action the console offers, by name. */
-export const CONSOLE_ACTIONS: readonly ConsoleAction[] = [rollback, promote];
+export const CONSOLE_ACTIONS: readonly ConsoleAction[] = [rollback, promote, rolloutSet, rolloutHalt, rolloutAbort, rolloutComplete];
 
 /** The action named `name`, or a `USAGE_INVALID` error listing the known ones. */
 export function findAction(name: string): ConsoleAction {

@@ -134,7 +134,7 @@ function channelView(pointer: ChannelPointer, record: ReleaseRecord | undefined)
     archiveCount: pointer.archives.length, engineVersions: pointer.engineVersions,
     ...(record ? { sizeBytes: releaseSizeBytes(record), kind: record.kind, resourceCount: record.resources.length } : {}),
     ...(record?.note ? { note: record.note } : {}),
-    ...(rollout && typeof rollout === 'object' ? { rollout: rollout as Record<string, unknown> } : {}),
+    ...(rollout && typeof rollout === 'object' ? { rollout: rollout as unknown as Record<string, unknown> } : {}),
   };
 }
 

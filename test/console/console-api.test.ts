@@ -173,3 +173,15 @@ describe('lup console', () => {
 `);
   });
 });
+
+describe('the rollout actions', () => {
+  test('send the control request of lup rollout, with the share typed as a percent', () => {
+    expect(CONSOLE_ACTIONS.map((a) => a.name)).toEqual(['rollback', 'promote', 'rollout-set', 'rollout-halt', 'rollout-abort', 'rollout-complete']);
+    expect(findAction('rollout-set').request({ game: 'space', channel: 'stable', percent: '12.5' }, 'req-1'))
+      .toEqual({ action: 'rollout', op: 'set', game: 'space', channel: 'stable', requestId: 'req-1', share: 1250 });
+    expect(findAction('rollout-halt').request({ game: 'space', channel: 'stable' }, 'req-2')).toEqual({ action: 'rollout', op: 'halt', game: 'space', channel: 'stable', requestId: 'req-2' });
+    expect(findAction('rollout-complete').request({ game: 'space', channel: 'stable', force: 'hotfix' }, 'req-3'))
+      .toEqual({ action: 'rollout', op: 'complete', game: 'space', channel: 'stable', requestId: 'req-3', force: 'hotfix' });
+    expect(() => findAction('rollout-set').request({ game: 'space', channel: 'stable', percent: '150' }, 'req-4')).toThrow(expect.objectContaining({ code: 'USAGE_INVALID', location: { field: 'percent' } }));
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * The model-based check of the pipeline shared by `test/core/pipeline/model.test.ts` (CI, ≥ 1 000 sequences) and
  * `bench/soak.ts` (≥ 100 000): random sequences of publishes (loose and zip), concurrent
- * publishes, rollbacks, promotions and garbage collection on the {@link PipelineSimulator}, with
+ * publishes, rollbacks, promotions, staged-rollout operations and garbage collection on the {@link PipelineSimulator}, with
  * injected faults (duplicate and reordered events, a crash at a random write followed by Lambda's
  * retry, corrupted, truncated and missing uploads, content from another project, engine or key).
  * After every operation the simulator is checked against a model of what each channel must
@@ -65,7 +65,11 @@ export type Operation =
   | { readonly kind: 'concurrent'; readonly a: PublishSpec; readonly b: PublishSpec; readonly delivery: Delivery }
   | { readonly kind: 'rollback'; readonly channel: Channel; readonly crash: boolean }
   | { readonly kind: 'promote'; readonly crash: boolean }
-  | { readonly kind: 'gc'; readonly advanceDays: number };
+  | { readonly kind: 'gc'; readonly advanceDays: number }
+  | { readonly kind: 'rollout'; readonly channel: Channel; readonly steps: readonly RolloutStep[] };
+
+/** One staged-rollout operation (a `rollout` operation runs one to four in a row, to reach past `start`). */
+export interface RolloutStep { readonly op: 'start' | 'set' | 'halt' | 'complete' | 'abort'; readonly share: number; readonly crash: boolean }
 
 const CONTENTS = 3;
 
@@ -130,6 +134,16 @@ export const operationArb: fc.Arbitrary<Operation> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('rollback' as const), channel: fc.constantFrom(...CHANNELS), crash: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('promote' as const), crash: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('gc' as const), advanceDays: fc.constantFrom(0, 8) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('rollout' as const), channel: fc.constantFrom(...CHANNELS),
+      steps: fc.array(fc.record({
+        op: fc.constantFrom('start' as const, 'start' as const, 'set' as const, 'set' as const, 'halt' as const, 'complete' as const, 'abort' as const),
+        share: fc.integer({ min: 1, max: 10_000 }), crash: fc.boolean(),
+      }), { minLength: 1, maxLength: 4 }),
+    }),
+  },
 );
 
 /** A sequence: a delivery seed and 1..maxLength operations. */
@@ -148,6 +162,8 @@ interface ChannelModel {
    * repeated rollbacks keep going back instead of toggling.
    */
   stack: string[];
+  /** The staged rollout on the channel, when one runs. */
+  rollout?: { readonly candidate: string; readonly share: number; readonly state: 'active' | 'halted' };
 }
 
 interface Expected {
@@ -259,7 +275,9 @@ export async function runSequence(
 
   const flipped = (channel: Channel, releaseId: string): void => {
     const m = model[channel] ?? { sequence: 0, releaseId: '', stack: [] };
-    model[channel] = { sequence: m.sequence + 1, releaseId, stack: [...m.stack, releaseId] };
+    // A rollout stays across other flips, unless the new release is its candidate.
+    const rollout = m.rollout && m.rollout.candidate !== releaseId ? { rollout: m.rollout } : {};
+    model[channel] = { sequence: m.sequence + 1, releaseId, stack: [...m.stack, releaseId], ...rollout };
   };
   const rollbackTarget = (m: ChannelModel): string[] | undefined => {
     const rest = m.stack.slice(0, -1);
@@ -281,6 +299,8 @@ export async function runSequence(
       if (pointer!.sequence !== m.sequence || pointer!.releaseId !== m.releaseId) {
         fail(step, `${channel} points at ${pointer!.releaseId} #${pointer!.sequence}; expected ${m.releaseId} #${m.sequence}`);
       }
+      const rollout = pointer!.rollout ? { candidate: pointer!.rollout.releaseId, share: pointer!.rollout.share, state: pointer!.rollout.state } : undefined;
+      if (JSON.stringify(rollout) !== JSON.stringify(m.rollout)) fail(step, `${channel} has rollout ${JSON.stringify(rollout)}; expected ${JSON.stringify(m.rollout)}`);
     }
     const left = sim.store.keys().filter((k) => k.startsWith(`staging/${GAME}/`) && !abandoned.has(k.split('/')[2]));
     if (left.length > 0) fail(step, `staged objects left behind: ${left.join(', ')}`);
@@ -372,7 +392,8 @@ export async function runSequence(
         if (!(isLupError(result) && result.code === 'RELEASE_NOT_FOUND')) fail(step, `rollback with no earlier release gave ${JSON.stringify(result)}`);
       } else {
         if (isLupError(result)) fail(step, `rollback failed: ${result.code} ${result.message}`);
-        model[op.channel] = { sequence: m.sequence + 1, releaseId: previous[previous.length - 1], stack: previous };
+        const target = previous[previous.length - 1];
+        model[op.channel] = { sequence: m.sequence + 1, releaseId: target, stack: previous, ...(m.rollout && m.rollout.candidate !== target ? { rollout: m.rollout } : {}) };
       }
     } else if (op.kind === 'promote') {
       const source = model.stable;
@@ -382,6 +403,37 @@ export async function runSequence(
       } else {
         if (isLupError(result)) fail(step, `promote failed: ${result.code} ${result.message}`);
         flipped('beta', source.releaseId);
+      }
+    } else if (op.kind === 'rollout') {
+      for (const [index, rs] of op.steps.entries()) {
+        const m = model[op.channel];
+        const other = model[op.channel === 'stable' ? 'beta' : 'stable'];
+        const candidate = other?.releaseId ?? 'never-released';
+        const request = { action: 'rollout' as const, op: rs.op, game: GAME, channel: op.channel, requestId: `op-${step}-${index}`, ...(rs.op === 'start' ? { release: candidate } : {}), ...(rs.op === 'start' || rs.op === 'set' ? { share: rs.share } : {}) };
+        const result = await controlWithRetry(step, rs.crash, request);
+        const refused = (code: string): void => {
+          if (!(isLupError(result) && result.code === code)) fail(step, `rollout ${rs.op}: expected ${code}, got ${isLupError(result) ? `${result.code}: ${result.message}` : JSON.stringify(result)}`);
+        };
+        const r = m?.rollout;
+        if (!m) refused('CHANNEL_EMPTY');
+        else if (rs.op === 'start') {
+          if (!other) refused('RELEASE_NOT_FOUND');
+          else if (r || candidate === m.releaseId) refused('ROLLOUT_REFUSED');
+          else model[op.channel] = { ...m, sequence: m.sequence + 1, rollout: { candidate, share: rs.share, state: 'active' } };
+        } else if (!r) refused('ROLLOUT_REFUSED');
+        else if (rs.op === 'set') {
+          if (r.state === 'active' ? rs.share <= r.share : rs.share < r.share) refused('ROLLOUT_REFUSED');
+          else model[op.channel] = { ...m, sequence: m.sequence + 1, rollout: { ...r, share: rs.share, state: 'active' } };
+        } else if (rs.op === 'halt') {
+          if (r.state === 'halted') refused('ROLLOUT_REFUSED');
+          else model[op.channel] = { ...m, sequence: m.sequence + 1, rollout: { ...r, state: 'halted' } };
+        } else if (rs.op === 'complete') {
+          model[op.channel] = { sequence: m.sequence + 1, releaseId: r.candidate, stack: [...m.stack, r.candidate] };
+        } else {
+          model[op.channel] = { sequence: m.sequence + 1, releaseId: m.releaseId, stack: m.stack };
+        }
+        if (model[op.channel] !== m && isLupError(result)) fail(step, `rollout ${rs.op} failed: ${result.code} ${result.message}`);
+        await checkAll(step);
       }
     } else {
       // Two gc runs a grace period apart: the first marks, the second deletes what is still

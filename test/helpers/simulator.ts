@@ -207,6 +207,7 @@ export class PipelineSimulator {
       const release = await this.json<ReleaseRecord>(keys.release(pointer.game, pointer.releaseId));
       if (!release) found.push(`I2: ${key} names release ${pointer.releaseId}, which has no record`);
       const referenced = [pointer.manifest.path, ...pointer.archives.map((a) => a.path)];
+      if (pointer.rollout) referenced.push(pointer.rollout.manifest.path, ...pointer.rollout.archives.map((a) => a.path));
       const manifestBytes = this.store.bytes(pointer.manifest.path);
       if (manifestBytes && pointer.archives.length === 0) {
         for (const e of decodeManifest(manifestBytes).resources) if (isExcluded(e)) referenced.push(`${pointer.resourcesBase.path}${e.hash}`);

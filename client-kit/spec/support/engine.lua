@@ -249,6 +249,7 @@ function E.new(options)
 				url = url, method = "GET", sink = ltn12.sink.table(chunks),
 				create = function()
 					local s = socket.tcp()
+					s:setoption("tcp-nodelay", true)
 					s:settimeout(timeout or 30)
 					return s
 				end,

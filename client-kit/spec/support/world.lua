@@ -70,6 +70,21 @@ function W.cdn()
 			engineVersions = spec.engine_versions or { W.sha1_hex(""), W.sha1_hex("1.9.0") },
 			history = { { sequence = spec.sequence, releaseId = spec.release or ("r" .. spec.sequence), requestId = "x", cause = "release", at = "2026-12-01T10:00:00.000Z" } },
 		}
+		if spec.rollout then
+			-- rollout = { release, archives (as above), salt, share, state }
+			local r = spec.rollout
+			local candidate = {}
+			for i, a in ipairs(r.archives) do
+				candidate[i] = { name = a.name, priority = a.priority, path = a.archive.path, url = a.archive.url, sha256 = a.archive.sha256, sizeBytes = a.archive.sizeBytes }
+			end
+			local cd = string.rep("cd", 32)
+			pointer.rollout = {
+				releaseId = r.release, archives = candidate, salt = r.salt, share = r.share, state = r.state or "active",
+				manifest = { path = "content/" .. game .. "/manifests/" .. cd .. ".dmanifest", url = W.CDN .. "content/" .. game .. "/manifests/" .. cd .. ".dmanifest", sha256 = cd, sizeBytes = 100, schema = "v5" },
+				resourcesBase = pointer.resourcesBase, engineVersions = r.engine_versions or pointer.engineVersions,
+				startedAt = "2026-12-01T10:00:00.000Z", startedSequence = r.started or spec.sequence,
+			}
+		end
 		local text = cjson.encode(pointer)
 		if #archives == 0 then text = text:gsub('"archives":{}', '"archives":[]') end
 		cdn.files["channels/" .. game .. "/" .. channel .. ".json"] = text

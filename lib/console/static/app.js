@@ -106,14 +106,15 @@ async function selectGame(game) {
 
 function rolloutBlock(rollout) {
   if (!rollout) return undefined;
-  const share = rollout.share ?? rollout.percent ?? rollout.percentage;
+  const share = rollout.share;  // basis points (0-10,000), as the pointer schema defines it
   const rows = Object.entries(rollout).filter(([, v]) => typeof v !== 'object').map(([k, v]) => el('div', {}, el('strong', { text: `${k}: ` }), String(v)));
   return el('div', { class: 'rollout', role: 'group', 'aria-label': 'Rollout in progress' },
-    el('strong', { text: `Rollout${rollout.state ? ` ${rollout.state}` : ''}${share !== undefined ? ` at ${share}${typeof share === 'number' && share <= 100 ? '%' : ''}` : ''}` }), rows);
+    el('strong', { text: `Rollout${rollout.state ? ` ${rollout.state}` : ''}${share !== undefined ? ` at ${typeof share === 'number' ? `${share / 100} %` : share}` : ''}` }), rows);
 }
 
 function channelCard(c) {
-  const actions = (state.meta?.actions ?? []).map((action) => el('button', {
+  // Rollout actions act on a rollout in progress: offered only on a channel that has one.
+  const actions = (state.meta?.actions ?? []).filter((action) => !action.name.startsWith('rollout-') || c.rollout).map((action) => el('button', {
     type: 'button', 'aria-label': `${action.label} ${c.channel}`, text: action.label,
     onclick: (event) => openAction(action, { channel: c.channel }, event.currentTarget),
   }));

@@ -15,7 +15,36 @@ export const POINTER_SCHEMA_VERSION = 1;
 export const POINTER_HISTORY_LENGTH = 25;
 
 /** Why the pointer moved. */
-export type FlipCause = 'release' | 'promote' | 'rollback';
+export type FlipCause = 'release' | 'promote' | 'rollback' | RolloutCause;
+
+/** The staged-rollout operations (`lup rollout start|set|halt|complete|abort`), as flip causes. */
+export const ROLLOUT_CAUSES = ['rollout-start', 'rollout-set', 'rollout-halt', 'rollout-complete', 'rollout-abort'] as const;
+export type RolloutCause = (typeof ROLLOUT_CAUSES)[number];
+
+/** Basis points in a whole: a rollout's share is 0 to 10 000 of them. */
+export const ROLLOUT_SHARE_WHOLE = 10_000;
+
+/**
+ * A staged rollout: the candidate release (same shape as the stable one), the salt of this rollout,
+ * its share in basis points and its state. An install is in the cohort when
+ * `fnv1a32(salt + ":" + installId) mod 10000 < share` (`cohort.ts`); while `active` the cohort takes
+ * the candidate, while `halted` installs that have it keep it and no new ones take it.
+ */
+export interface PointerRollout {
+  readonly releaseId: string;
+  readonly manifest: ReleaseRecord['manifest'];
+  readonly archives: readonly ReleasedArchive[];
+  readonly resourcesBase: ReleaseRecord['resourcesBase'];
+  readonly engineVersions: readonly string[];
+  /** 32 lowercase hex characters, new for every rollout (a new rollout reshuffles the cohort). */
+  readonly salt: string;
+  /** Basis points (0–10 000) of installs in the cohort. */
+  readonly share: number;
+  readonly state: 'active' | 'halted';
+  readonly startedAt: string;
+  /** Sequence of the flip that started the rollout. */
+  readonly startedSequence: number;
+}
 
 /** One past flip, as the pointer remembers it. */
 export interface FlipEntry {
@@ -27,6 +56,9 @@ export interface FlipEntry {
   readonly at: string;
   /** Why an operator overrode the game's current rules (`--force`), when one did. */
   readonly reason?: string;
+  /** For rollout flips: the candidate release and the share (basis points) after the flip. */
+  readonly candidate?: string;
+  readonly share?: number;
 }
 
 /** The channel pointer: one GET tells a game everything to fetch. */
@@ -45,6 +77,8 @@ export interface ChannelPointer {
   readonly archives: readonly ReleasedArchive[];
   readonly resourcesBase: ReleaseRecord['resourcesBase'];
   readonly engineVersions: readonly string[];
+  /** A staged rollout on the channel, when one is running (at most one per channel). */
+  readonly rollout?: PointerRollout;
   /** Most recent first, the current flip included. */
   readonly history: readonly FlipEntry[];
 }
@@ -64,6 +98,16 @@ function crossCheck(p: ChannelPointer, location: ErrorLocation): LupError[] {
   p.archives.forEach((a, i) => {
     if (a.path !== keys.archive(p.game, a.sha256)) bad(`archives[${i}].path`, keys.archive(p.game, a.sha256), a.path);
   });
+  if (p.rollout) {
+    const r = p.rollout;
+    if (!isValidId(r.releaseId) || r.releaseId === p.releaseId) bad('rollout.releaseId', `a release other than the stable one (${p.releaseId})`, r.releaseId);
+    if (r.manifest.path !== keys.manifest(p.game, r.manifest.sha256)) bad('rollout.manifest.path', keys.manifest(p.game, r.manifest.sha256), r.manifest.path);
+    if (r.resourcesBase.path !== keys.resourcesPrefix(p.game)) bad('rollout.resourcesBase.path', keys.resourcesPrefix(p.game), r.resourcesBase.path);
+    r.archives.forEach((a, i) => {
+      if (a.path !== keys.archive(p.game, a.sha256)) bad(`rollout.archives[${i}].path`, keys.archive(p.game, a.sha256), a.path);
+    });
+    if (r.startedSequence > p.sequence) bad('rollout.startedSequence', `at most the pointer's sequence ${p.sequence}`, r.startedSequence);
+  }
   const head = p.history[0];
   if (head.sequence !== p.sequence || head.releaseId !== p.releaseId) {
     bad('history[0]', `the current flip (sequence ${p.sequence}, release ${p.releaseId})`, { sequence: head.sequence, releaseId: head.releaseId });

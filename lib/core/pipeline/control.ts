@@ -1,15 +1,16 @@
 /**
- * Operator actions: promote, rollback and garbage collection. Promote and rollback move a pointer
+ * Operator actions: promote, rollback, staged rollouts and garbage collection. Promote and rollback move a pointer
  * through the same compare-and-swap flip as a release, so they are serialised with releases, and
  * the release they move to must pass the game's rules as they are today (I5): a rotated key or a
  * narrowed set of engine versions applies to old releases too, unless the operator forces it with a
  * reason, which the channel history keeps.
  */
+import { createHash } from 'node:crypto';
 import { lupError, type LupError } from '../errors';
 import { isValidId, keys } from '../keys';
 import { validateManifest } from '../format/validate-manifest';
 import type { ReleaseRecord } from '../documents/release-record';
-import type { ChannelPointer } from '../documents/pointer';
+import { ROLLOUT_SHARE_WHOLE, type ChannelPointer, type PointerRollout, type RolloutCause } from '../documents/pointer';
 import type { PipelineContext } from './context';
 import { completeFlip, findLandedFlip, flipChannel, type FlipResponse } from './flip';
 import { collectGarbage, type GcReport } from './gc';
@@ -25,10 +26,32 @@ export { readRelease } from './records';
 export type ControlRequest =
   | { readonly action: 'promote'; readonly game: string; readonly from: string; readonly to: string; readonly requestId: string; readonly force?: string }
   | { readonly action: 'rollback'; readonly game: string; readonly channel: string; readonly toRelease?: string; readonly requestId: string; readonly force?: string }
-  | { readonly action: 'gc'; readonly game: string; readonly apply: boolean };
+  | { readonly action: 'gc'; readonly game: string; readonly apply: boolean }
+  | RolloutRequest;
+
+/** The staged-rollout operations (`lup rollout <op>`). */
+export const ROLLOUT_OPS = ['start', 'set', 'halt', 'complete', 'abort'] as const;
+export type RolloutOp = (typeof ROLLOUT_OPS)[number];
+
+/**
+ * A staged-rollout operation on a channel: `start` (needs `release` and `share`), `set` (needs
+ * `share`: a wider one, or any not narrower to resume a halted rollout), `halt`, `complete`, `abort`.
+ * `share` is in basis points (1–10 000).
+ */
+export interface RolloutRequest {
+  readonly action: 'rollout';
+  readonly op: RolloutOp;
+  readonly game: string;
+  readonly channel: string;
+  readonly requestId: string;
+  readonly release?: string;
+  readonly share?: number;
+  readonly force?: string;
+}
 
 export type ControlResponse =
   | { readonly action: 'promote' | 'rollback'; readonly flip: FlipResponse }
+  | { readonly action: 'rollout'; readonly op: RolloutOp; readonly flip: FlipResponse }
   | { readonly action: 'gc'; readonly report: GcReport };
 
 /**
@@ -53,8 +76,17 @@ export function parseControlRequest(value: unknown): ControlRequest {
       return { action: 'promote', game, from: id('from'), to: id('to'), requestId: text('requestId', 200), ...force };
     case 'rollback':
       return { action: 'rollback', game, channel: id('channel'), requestId: text('requestId', 200), ...(r.toRelease === undefined ? {} : { toRelease: id('toRelease') }), ...force };
+    case 'rollout': {
+      const op = ROLLOUT_OPS.find((o) => o === r.op) ?? bad('op', ROLLOUT_OPS.map((o) => `"${o}"`).join(', '), r.op);
+      const share = (): number => (typeof r.share === 'number' && Number.isInteger(r.share) && r.share >= 1 && r.share <= ROLLOUT_SHARE_WHOLE ? r.share : bad('share', `basis points, an integer from 1 to ${ROLLOUT_SHARE_WHOLE}`, r.share));
+      const base = { action: 'rollout' as const, op, game, channel: id('channel'), requestId: text('requestId', 200) };
+      if (op === 'start') return { ...base, release: id('release'), share: share(), ...force };
+      if (op === 'set') return { ...base, share: share(), ...force };
+      if (op === 'complete') return { ...base, ...force };
+      return base;
+    }
     default:
-      return bad('action', '"promote", "rollback" or "gc"', r.action);
+      return bad('action', '"promote", "rollback", "rollout" or "gc"', r.action);
   }
 }
 
@@ -76,19 +108,109 @@ async function checkCurrentRules(context: PipelineContext, rules: GameRules, rel
   return errors;
 }
 
-async function flipChecked(context: PipelineContext, rules: GameRules, request: { channel: string; release: ReleaseRecord; requestId: string; cause: 'promote' | 'rollback'; force?: string }): Promise<FlipResponse> {
-  const errors = await checkCurrentRules(context, rules, request.release);
-  if (errors.length > 0 && !request.force) {
+/** The game's current rules against a release: refused unless forced; the reason to record when forced. */
+async function passRules(context: PipelineContext, rules: GameRules, release: ReleaseRecord, cause: string, force: string | undefined): Promise<{ reason?: string }> {
+  const errors = await checkCurrentRules(context, rules, release);
+  if (errors.length > 0 && !force) {
     const [first] = errors;
     throw lupError({
       ...first.toJSON(),
-      message: `Release ${request.release.releaseId} does not pass game "${rules.game}"'s current rules (${errors.length} problem(s)); the ${request.cause} was refused: ${first.message} Pass --force with a reason to serve it anyway.`,
+      message: `Release ${release.releaseId} does not pass game "${rules.game}"'s current rules (${errors.length} problem(s)); the ${cause} was refused: ${first.message} Pass --force with a reason to serve it anyway.`,
     });
   }
+  return errors.length > 0 && force ? { reason: force } : {};
+}
+
+async function flipChecked(context: PipelineContext, rules: GameRules, request: { channel: string; release: ReleaseRecord; requestId: string; cause: 'promote' | 'rollback'; force?: string }): Promise<FlipResponse> {
+  const forcedReason = await passRules(context, rules, request.release, request.cause, request.force);
   return flipChannel(context, {
     game: rules.game, channel: request.channel, release: request.release, requestId: request.requestId, cause: request.cause,
-    gcGraceMinutes: gcGraceMinutes(rules), ...(errors.length > 0 && request.force ? { reason: request.force } : {}),
+    gcGraceMinutes: gcGraceMinutes(rules), ...forcedReason,
   });
+}
+
+function rolloutRefused(game: string, channel: string, expected: string, actual: string, message: string): LupError {
+  return lupError({ code: 'ROLLOUT_REFUSED', location: { key: keys.pointer(game, channel) }, expected, actual, message });
+}
+
+function describeRollout(r: PointerRollout): string {
+  return `release ${r.releaseId} to ${r.share / 100} % (${r.state})`;
+}
+
+/**
+ * Check a rollout operation against the channel's rollout as it is (`current`, the pointer a
+ * compare-and-swap attempt replaces): the rollout block after the operation, or `ROLLOUT_REFUSED`.
+ * `salt` names the rollout the operator acted on: a rollout that ended or was replaced meanwhile
+ * is not the one they meant.
+ */
+export function nextRollout(request: Pick<RolloutRequest, 'op' | 'game' | 'channel' | 'share'>, current: ChannelPointer | undefined, start?: { candidate: ReleaseRecord; salt: string; at: string }, salt?: string): PointerRollout | undefined {
+  const { op, game, channel } = request;
+  const running = current?.rollout;
+  if (op === 'start') {
+    if (!current || !start) throw rolloutRefused(game, channel, 'a release on the channel', 'none', `Channel "${channel}" has no release to roll out beside; publish one first.`);
+    if (running) {
+      throw rolloutRefused(game, channel, 'no rollout on the channel', describeRollout(running),
+        `Channel "${channel}" already has a rollout (${describeRollout(running)}); one rollout per channel: complete or abort it first (lup rollout complete|abort).`);
+    }
+    if (start.candidate.releaseId === current.releaseId) {
+      throw rolloutRefused(game, channel, `a release other than the one the channel serves (${current.releaseId})`, start.candidate.releaseId, `Channel "${channel}" already serves release ${current.releaseId} to everyone; there is nothing to roll out.`);
+    }
+    const { releaseId, manifest, archives, resourcesBase, engineVersions } = start.candidate;
+    return { releaseId, manifest, archives, resourcesBase, engineVersions, salt: start.salt, share: request.share ?? 0, state: 'active', startedAt: start.at, startedSequence: current.sequence + 1 };
+  }
+  if (!running || (salt !== undefined && running.salt !== salt)) {
+    throw rolloutRefused(game, channel, 'a rollout on the channel', running ? `another rollout (${describeRollout(running)}) started meanwhile` : 'none',
+      `Channel "${channel}" has no rollout${running ? ' that this operation was meant for' : ''}; start one with lup rollout start.`);
+  }
+  switch (op) {
+    case 'set': {
+      const share = request.share ?? 0;
+      // Widening only adds installs; narrowing would take the candidate back from installs that have it.
+      if (running.state === 'active' ? share <= running.share : share < running.share) {
+        throw rolloutRefused(game, channel, `a share ${running.state === 'active' ? 'above' : 'of at least'} ${running.share / 100} %`, `${share / 100} %`,
+          `A rollout only widens (${describeRollout(running)}): installs that have the candidate keep it. To stop it reaching more installs, halt it; to take it back from everyone, abort it.`);
+      }
+      return { ...running, share, state: 'active' };
+    }
+    case 'halt':
+      if (running.state === 'halted') throw rolloutRefused(game, channel, 'an active rollout', 'halted', `The rollout on "${channel}" is already halted (${describeRollout(running)}).`);
+      return { ...running, state: 'halted' };
+    default:
+      // complete: the candidate becomes the release; abort: the block goes, the stable release stays.
+      return undefined;
+  }
+}
+
+async function runRollout(context: PipelineContext, rules: GameRules, request: RolloutRequest): Promise<FlipResponse> {
+  const { game, channel, requestId, op } = request;
+  const cause = `rollout-${op}` as RolloutCause;
+  const pointer = await readPointer(context, game, channel);
+  const graceMinutes = gcGraceMinutes(rules);
+  if (op === 'start') {
+    const candidate = await readRelease(context, game, request.release ?? '');
+    nextRollout(request, pointer, { candidate, salt: '0'.repeat(32), at: pointer.publishedAt });
+    const forcedReason = await passRules(context, rules, candidate, 'rollout start', request.force);
+    // New for every rollout (every start has its own request id), and the same for a retry of this one.
+    const salt = createHash('sha256').update(`rollout-salt\n${game}\n${channel}\n${requestId}`).digest('hex').slice(0, 32);
+    return flipChannel(context, {
+      game, channel, requestId, cause, candidate, gcGraceMinutes: graceMinutes, ...forcedReason,
+      rollout: (current) => nextRollout(request, current, { candidate, salt, at: context.clock.now().toISOString() }),
+    });
+  }
+  const running = pointer.rollout;
+  nextRollout(request, pointer);
+  const salt = running?.salt;
+  if (op === 'set' || op === 'complete') {
+    // Widening and completing serve the candidate to more installs: the game's rules as they are now.
+    const candidate = await readRelease(context, game, running?.releaseId ?? '');
+    const forcedReason = await passRules(context, rules, candidate, `rollout ${op}`, request.force);
+    return flipChannel(context, {
+      game, channel, requestId, cause, gcGraceMinutes: graceMinutes, ...forcedReason,
+      ...(op === 'complete' ? { release: candidate } : { candidate }),
+      rollout: (current) => nextRollout(request, current, undefined, salt),
+    });
+  }
+  return flipChannel(context, { game, channel, requestId, cause, gcGraceMinutes: graceMinutes, rollout: (current) => nextRollout(request, current, undefined, salt) });
 }
 
 /** Run one operator action. */
@@ -98,7 +220,7 @@ export async function runControl(context: PipelineContext, request: ControlReque
   const rules = resolved.rules;
   if (request.action === 'gc') return { action: 'gc', report: await collectGarbage(context, request.game, request.apply) };
   const channel = request.action === 'promote' ? request.to : request.channel;
-  for (const c of request.action === 'promote' ? [request.from, request.to] : [request.channel]) {
+  for (const c of request.action === 'promote' ? [request.from, request.to] : [channel]) {
     const error = checkChannel(rules, c);
     if (error) throw error;
   }
@@ -106,8 +228,9 @@ export async function runControl(context: PipelineContext, request: ControlReque
   const landed = await findLandedFlip(context, request.game, channel, request.requestId);
   if (landed) {
     await completeFlip(context, request.game, channel);
-    return { action: request.action, flip: landed };
+    return request.action === 'rollout' ? { action: 'rollout', op: request.op, flip: landed } : { action: request.action, flip: landed };
   }
+  if (request.action === 'rollout') return { action: 'rollout', op: request.op, flip: await runRollout(context, rules, request) };
   if (request.action === 'promote') {
     const source = await readPointer(context, request.game, request.from);
     const release = await readRelease(context, request.game, source.releaseId);

@@ -20,7 +20,7 @@ import { hashHex } from '../format/digest';
 import { isLupError, lupError } from '../errors';
 import { keys } from '../keys';
 import type { ReleaseRecord } from '../documents/release-record';
-import { POINTER_HISTORY_LENGTH, POINTER_SCHEMA_VERSION, pointerCodec, type ChannelPointer, type FlipCause, type FlipEntry } from '../documents/pointer';
+import { POINTER_HISTORY_LENGTH, POINTER_SCHEMA_VERSION, ROLLOUT_CAUSES, ROLLOUT_SHARE_WHOLE, pointerCodec, type ChannelPointer, type FlipCause, type FlipEntry, type PointerRollout } from '../documents/pointer';
 import { cdnUrl, log, type PipelineContext } from './context';
 import { createJson, readJson } from './documents';
 import { flipLanded, readFlipRecord, writeFlipRecord, type FlipRecord } from './flip-record';
@@ -31,7 +31,19 @@ import { releaseContentKeys } from './gc';
 export interface FlipRequest {
   readonly game: string;
   readonly channel: string;
-  readonly release: ReleaseRecord;
+  /**
+   * The (stable) release the channel serves after the flip.
+   * @default - the release the channel serves now (rollout operations that leave it; the channel must have one)
+   */
+  readonly release?: ReleaseRecord;
+  /**
+   * The channel's rollout block after the flip, given the pointer this attempt replaces; called again
+   * on every compare-and-swap attempt, so it decides on fresh state (it throws to refuse).
+   * @default - the current rollout is kept, unless its candidate becomes the release
+   */
+  readonly rollout?: (current: ChannelPointer | undefined) => PointerRollout | undefined;
+  /** A release the flip starts serving beside `release` (a rollout's candidate): claimed from gc and checked to exist like it. */
+  readonly candidate?: ReleaseRecord;
   readonly requestId: string;
   readonly cause: FlipCause;
   /** Why the game's current rules were overridden (`--force`); recorded in the history. */
@@ -69,13 +81,24 @@ async function assertServable(context: PipelineContext, release: ReleaseRecord):
 }
 
 function nextPointer(context: PipelineContext, request: FlipRequest, current: ChannelPointer | undefined, floor: number): ChannelPointer {
-  const { game, channel, release, requestId, cause, reason } = request;
+  const { game, channel, requestId, cause, reason } = request;
+  const release = request.release ?? current;
+  if (!release) {
+    throw lupError({
+      code: 'CHANNEL_EMPTY', location: { key: keys.pointer(game, channel) }, expected: 'a release on the channel', actual: 'no pointer',
+      message: `Channel "${channel}" of game ${game} has no release yet; publish one first.`,
+    });
+  }
+  const rollout = request.rollout ? request.rollout(current) : current?.rollout && current.rollout.releaseId !== release.releaseId ? current.rollout : undefined;
   // A first pointer continues after the channel's history: if a pointer was ever deleted, starting
   // again at 1 would make every client that applied a higher sequence refuse all updates for good.
   const sequence = (current?.sequence ?? floor) + 1;
   const at = context.clock.now().toISOString();
   const stablePath = keys.stableManifest(game, channel);
-  const entry: FlipEntry = { sequence, releaseId: release.releaseId, requestId, cause, at, ...(reason ? { reason } : {}) };
+  const rolloutNote = (ROLLOUT_CAUSES as readonly string[]).includes(cause)
+    ? { candidate: (rollout ?? current?.rollout)?.releaseId ?? release.releaseId, share: rollout?.share ?? (cause === 'rollout-complete' ? ROLLOUT_SHARE_WHOLE : 0) }
+    : {};
+  const entry: FlipEntry = { sequence, releaseId: release.releaseId, requestId, cause, at, ...(reason ? { reason } : {}), ...rolloutNote };
   return {
     schemaVersion: POINTER_SCHEMA_VERSION,
     game,
@@ -89,6 +112,7 @@ function nextPointer(context: PipelineContext, request: FlipRequest, current: Ch
     archives: release.archives,
     resourcesBase: release.resourcesBase,
     engineVersions: release.engineVersions,
+    ...(rollout ? { rollout } : {}),
     history: [entry, ...(current?.history ?? [])].slice(0, POINTER_HISTORY_LENGTH),
   };
 }
@@ -131,22 +155,25 @@ const FLIP_ATTEMPTS = 12;
  * follow-up cannot leave an upload looking unreleased).
  */
 export async function applyFlip(context: PipelineContext, request: FlipRequest): Promise<FlipResponse> {
-  const { game, channel, release, requestId, cause } = request;
+  const { game, channel, requestId, cause } = request;
   const pointerKey = keys.pointer(game, channel);
   const readCurrent = async () => readJson(context.store, pointerKey, pointerCodec);
   const landedBefore = await findLandedFlip(context, game, channel, requestId);
   if (landedBefore) return landedBefore;
   const graceMs = request.gcGraceMinutes * 60_000;
-  let claimedAt = await claimContent(context, game, releaseContentKeys(release));
-  await assertServable(context, release);
+  // What this flip starts serving: the release (absent when the flip keeps the live one) and a candidate.
+  const serves = [request.release, request.candidate].filter((r): r is ReleaseRecord => r !== undefined);
+  const claim = async (): Promise<Date> => claimContent(context, game, serves.flatMap((r) => releaseContentKeys(r)));
+  let claimedAt = await claim();
+  for (const release of serves) await assertServable(context, release);
   for (let attempt = 1; attempt <= FLIP_ATTEMPTS; attempt++) {
     const current = await readCurrent();
     const landed = current?.value.history.find((h) => h.requestId === requestId);
     if (landed) return { pointer: current!.value, applied: false, sequence: landed.sequence };
-    if (context.clock.now().getTime() - claimedAt.getTime() > graceMs / 2) claimedAt = await claimContent(context, game, releaseContentKeys(release));
+    if (context.clock.now().getTime() - claimedAt.getTime() > graceMs / 2) claimedAt = await claim();
     const next = nextPointer(context, request, current?.value, current ? 0 : await historyFloor(context, game, channel));
     const record: FlipRecord = {
-      schemaVersion: 1, game, channel, requestId, releaseId: release.releaseId, cause, state: 'pending', sequence: next.sequence, at: next.publishedAt,
+      schemaVersion: 1, game, channel, requestId, releaseId: next.releaseId, cause, state: 'pending', sequence: next.sequence, at: next.publishedAt,
     };
     await writeFlipRecord(context, record);
     try {
@@ -160,7 +187,7 @@ export async function applyFlip(context: PipelineContext, request: FlipRequest):
       continue;
     }
     await writeFlipRecord(context, { ...record, state: 'applied' });
-    log(context, { level: 'info', step: 'flip', game, message: `${channel} -> ${release.releaseId} (sequence ${next.sequence}, ${cause})` });
+    log(context, { level: 'info', step: 'flip', game, message: `${channel} -> ${next.releaseId}${next.rollout ? ` + ${next.rollout.releaseId} to ${next.rollout.share / 100} % (${next.rollout.state})` : ''} (sequence ${next.sequence}, ${cause})` });
     return { pointer: next, applied: true, sequence: next.sequence };
   }
   throw lupError({

@@ -100,6 +100,8 @@ async function readReferences(context: PipelineContext, game: string, releasesPe
     }
     pointer.history.forEach((h) => { if (!ids.includes(h.releaseId)) ids.push(h.releaseId); });
     ids.slice(0, Math.max(1, releasesPerChannel)).forEach((id) => retained.add(id));
+    // A rollout's candidate is served by the pointer as much as its stable release.
+    if (pointer.rollout) retained.add(pointer.rollout.releaseId);
   }
   // Releases younger than the retention age are kept too (a promote may still want them).
   for (const r of await context.store.list(keys.releasesPrefix(game))) {
@@ -131,10 +133,13 @@ async function pointerReferences(context: PipelineContext, game: string): Promis
   for (const p of await context.store.list(keys.channelsPrefix(game))) {
     if (!p.key.endsWith('.json')) continue;
     const pointer: ChannelPointer = await readPointer(context, game, p.key.slice(keys.channelsPrefix(game).length, -'.json'.length));
-    const release = await readRelease(context, game, pointer.releaseId).catch((cause: unknown) => {
-      throw incomplete(`release ${pointer.releaseId}, live on ${pointer.channel}, cannot be read`, cause);
-    });
-    for (const key of releaseContentKeys(release)) referenced.add(key);
+    // The stable release and, during a staged rollout, its candidate: both are live.
+    for (const releaseId of [pointer.releaseId, ...(pointer.rollout ? [pointer.rollout.releaseId] : [])]) {
+      const release = await readRelease(context, game, releaseId).catch((cause: unknown) => {
+        throw incomplete(`release ${releaseId}, live on ${pointer.channel}, cannot be read`, cause);
+      });
+      for (const key of releaseContentKeys(release)) referenced.add(key);
+    }
   }
   return referenced;
 }

@@ -1,6 +1,6 @@
 /**
  * Model-based random tests of the pipeline (invariants I1–I5, see test/helpers/pipeline-model.ts):
- * seeded, reproducible sequences of publishes, concurrent publishes, rollbacks, promotions and
+ * seeded, reproducible sequences of publishes, concurrent publishes, rollbacks, promotions, staged rollouts and
  * garbage collection with injected faults, checked against a model after every operation and
  * against the same sequence run without delivery faults. `bench/soak.ts` runs the same check at
  * 100 000 sequences; a failure there prints the seed and the shrunk sequence to add here.
