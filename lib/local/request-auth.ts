@@ -128,7 +128,7 @@ export function refuseHost(headers: IncomingHttpHeaders, allowed: ReadonlySet<st
 }
 
 /** `crypto` hashes in the shape `@smithy/signature-v4` wants (a `Checksum` constructor). */
-class NodeSha256 {
+export class NodeSha256 {
   private hash: Hash | Hmac;
   constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
     this.hash = this.fresh();

@@ -10,6 +10,7 @@
  * halted installs keep the candidate, and abort brings everyone back to the stable release.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { LUP_NODE_ARGS } from '../helpers/lup-process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,7 +34,7 @@ const POPULATION = 400;
 interface Running { readonly child: ChildProcessWithoutNullStreams; readonly s3: string; readonly cdn: string }
 
 async function startLocal(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'lup.cjs'), 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet'], { cwd: ROOT });
+  const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet'], { cwd: ROOT });
   const lines = createInterface({ input: child.stdout });
   const ready = await new Promise<{ s3: string; cdn: string }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`lup local exited early with ${code}`)));

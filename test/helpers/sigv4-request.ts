@@ -4,9 +4,10 @@
  * normalisation), so tests can sign hostile paths too. Also the documented local key pairs, written
  * out literally so a test notices when the documentation and the code drift apart.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '../../lib/local/request-auth';
 
 export interface KeyPair {
   readonly accessKeyId: string;
@@ -18,29 +19,8 @@ export const DOCUMENTED_PUBLISHER: KeyPair = { accessKeyId: 'LUPLOCALPUBLISHER',
 /** The operator key of `lup local`, as README.md documents it. */
 export const DOCUMENTED_OPERATOR: KeyPair = { accessKeyId: 'LUPLOCALOPERATOR', secretAccessKey: 'lup-local-operator-secret' };
 
-/** `crypto` hashes as `@smithy/signature-v4` wants them. */
-export class Sha256 {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256');
-    const key = typeof this.secret === 'string' ? this.secret : ArrayBuffer.isView(this.secret)
-      ? Buffer.from(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength)
-      : Buffer.from(this.secret);
-    return createHmac('sha256', key);
-  }
-  update(data: Uint8Array | string): void {
-    this.hash.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
+/** `crypto` hashes as `@smithy/signature-v4` wants them (the gate's own shim). */
+export const Sha256 = NodeSha256;
 
 export interface RawS3Response {
   readonly status: number;
