@@ -8,15 +8,14 @@
  * short or cut download, an old pointer replayed, 503 before 200) it never mounts bad content,
  * never goes backwards, and recovers.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { LUP_NODE_ARGS } from '../helpers/lup-process';
+import { spawn } from 'node:child_process';
+import { startLupLocal, stopLupLocal, type LupLocalProcess } from '../helpers/lup-process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { ChannelPointer } from '../../lib/core/documents/pointer';
 import { pointerCodec } from '../../lib/core/documents/pointer';
 import { runCli } from '../../lib/cli/run';
@@ -74,18 +73,6 @@ class FaultProxy {
   }
 }
 
-interface Running { readonly child: ChildProcessWithoutNullStreams; readonly s3: string; readonly cdn: string }
-
-async function startLocal(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet'], { cwd: ROOT });
-  const lines = createInterface({ input: child.stdout });
-  const ready = await new Promise<{ s3: string; cdn: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`lup local exited early with ${code}`)));
-    lines.once('line', (line) => resolve(JSON.parse(line) as { s3: string; cdn: string }));
-  });
-  return { child, ...ready };
-}
-
 /** What one app session printed (client-kit/e2e/driver.lua). */
 interface Session {
   readonly results: { step: string; result: { ok: boolean; status?: string; code?: string; field?: string; url?: string; expected?: string; actual?: string; sequence?: number } }[];
@@ -106,7 +93,7 @@ describe.each(LUA_INTERPRETERS)('client kit end to end under %s', (interpreter: 
   const toolchain = luaToolchain();
   const game = `kit-${interpreter.replace('.', '')}`;
   let dir: string;
-  let local: Running;
+  let local: LupLocalProcess;
   let proxy: FaultProxy;
   let proxyUrl: string;
   let saveRoot: string;
@@ -114,18 +101,14 @@ describe.each(LUA_INTERPRETERS)('client kit end to end under %s', (interpreter: 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lup-kit-e2e-'));
     saveRoot = join(dir, 'save');
-    local = await startLocal(join(dir, 'data'));
+    local = await startLupLocal(join(dir, 'data'));
     proxy = new FaultProxy(local.cdn);
     proxyUrl = await proxy.start();
   });
 
   afterAll(async () => {
     await proxy?.stop();
-    if (local) {
-      const exited = new Promise((resolve) => local.child.once('exit', resolve));
-      local.child.kill('SIGINT');
-      await exited;
-    }
+    await stopLupLocal(local);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -9,13 +9,12 @@
  * deviations of the target, installs never go to a lower sequence, widening only adds installs,
  * halted installs keep the candidate, and abort brings everyone back to the stable release.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { LUP_NODE_ARGS } from '../helpers/lup-process';
+import { spawn } from 'node:child_process';
+import { startLupLocal, stopLupLocal, type LupLocalProcess } from '../helpers/lup-process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pointerCodec, type ChannelPointer } from '../../lib/core/documents/pointer';
 import { takesCandidate } from '../../lib/core/documents/cohort';
 import { runCli } from '../../lib/cli/run';
@@ -30,18 +29,6 @@ const V2 = join(ROOT, 'examples', 'sample-game', 'v2', 'sample.zip');
 const ENGINE_VERSION = '1.9.0';
 /** Installs in the population. */
 const POPULATION = 400;
-
-interface Running { readonly child: ChildProcessWithoutNullStreams; readonly s3: string; readonly cdn: string }
-
-async function startLocal(dataDir: string): Promise<Running> {
-  const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet'], { cwd: ROOT });
-  const lines = createInterface({ input: child.stdout });
-  const ready = await new Promise<{ s3: string; cdn: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`lup local exited early with ${code}`)));
-    lines.once('line', (line) => resolve(JSON.parse(line) as { s3: string; cdn: string }));
-  });
-  return { child, ...ready };
-}
 
 interface Install {
   readonly id: string;
@@ -64,19 +51,15 @@ describe.each(LUA_INTERPRETERS)('staged rollout end to end under %s', (interpret
   const toolchain = luaToolchain();
   const game = `roll-${interpreter.replace('.', '')}`;
   let dir: string;
-  let local: Running;
+  let local: LupLocalProcess;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lup-rollout-e2e-'));
-    local = await startLocal(join(dir, 'data'));
+    local = await startLupLocal(join(dir, 'data'));
   });
 
   afterAll(async () => {
-    if (local) {
-      const exited = new Promise((resolve) => local.child.once('exit', resolve));
-      local.child.kill('SIGINT');
-      await exited;
-    }
+    await stopLupLocal(local);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -5,12 +5,7 @@
  * Grants are `action pattern` pairs as `test/constructs/helpers.ts` `allowedPairs` renders them.
  */
 import type { CopyOptions, ObjectStore, PutOptions } from '../../lib/core/ports';
-
-/** Whether an IAM/S3 resource pattern (`*` and `?` wildcards) matches `key`. */
-function matches(pattern: string, key: string): boolean {
-  const re = new RegExp(`^${pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/]/g, '\\$&'))).join('')}$`);
-  return re.test(key);
-}
+import { patternMatches } from '../constructs/helpers';
 
 export class GrantedStore implements ObjectStore {
   /** Every refused call, `action key`. */
@@ -23,7 +18,7 @@ export class GrantedStore implements ObjectStore {
   private check(action: 's3:GetObject' | 's3:PutObject' | 's3:DeleteObject' | 's3:ListBucket', key: string): void {
     const allowed = action === 's3:ListBucket'
       ? this.grants.has('s3:ListBucket <bucket>')
-      : [...this.grants].some((g) => g.startsWith(`${action} `) && matches(g.slice(action.length + 1), key));
+      : [...this.grants].some((g) => g.startsWith(`${action} `) && patternMatches(g.slice(action.length + 1), key));
     if (!allowed) {
       this.denied.push(`${action} ${key}`);
       throw Object.assign(new Error(`AccessDenied: ${this.who} may not ${action} ${key}`), { name: 'AccessDenied' });

@@ -4,39 +4,15 @@
  * mis-signed writes, a web page's form POST, a DNS-rebinding Host, the publisher key beyond the
  * publisher's grants, and the real clients (aws-cli, rclone) that must keep working.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { LUP_NODE_ARGS } from '../helpers/lup-process';
+import { spawn, spawnSync } from 'node:child_process';
+import { startLupLocal, stopLupLocal, type LupLocalProcess } from '../helpers/lup-process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { DOCUMENTED_OPERATOR, DOCUMENTED_PUBLISHER, s3Request } from '../helpers/sigv4-request';
 
-const ROOT = join(__dirname, '..', '..');
 const BUCKET = 'lup-local';
-
-interface Running { child: ChildProcessWithoutNullStreams; s3: string; cdn: string; stderr: () => string }
-
-async function startLocal(dataDir: string, extra: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, [...LUP_NODE_ARGS, 'local', '--data-dir', dataDir, '--s3-port', '0', '--cdn-port', '0', '--json', '--quiet', ...extra], { cwd: ROOT });
-  let err = '';
-  child.stderr.on('data', (c) => { err += c; });
-  const lines = createInterface({ input: child.stdout });
-  const ready = await new Promise<{ s3: string; cdn: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`lup local exited early with ${code}: ${err}`)));
-    lines.once('line', (line) => resolve(JSON.parse(line)));
-  });
-  return { child, ...ready, stderr: () => err };
-}
-
-async function stop(running: Running | undefined): Promise<void> {
-  // A stack that never started (its start failed the suite already) has nothing to stop.
-  if (!running || running.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => running.child.once('exit', resolve));
-  running.child.kill('SIGINT');
-  await exited;
-}
 
 /** Every file below `dir`, relative. */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -45,13 +21,13 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 let dir: string;
-let local: Running;
+let local: LupLocalProcess;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lup-hostile-'));
-  local = await startLocal(join(dir, 'data'));
+  local = await startLupLocal(join(dir, 'data'));
 }, 30_000);
 afterAll(async () => {
-  await stop(local);
+  await stopLupLocal(local);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -168,12 +144,12 @@ describe('lup local gives the publisher key the publisher user\'s grants', () =>
 describe('lup local --host', () => {
   test('binds loopback by default and warns when asked to listen beyond it', async () => {
     expect(local.s3).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const wide = await startLocal(join(dir, 'wide'), ['--host', '0.0.0.0']);
+    const wide = await startLupLocal(join(dir, 'wide'), ['--host', '0.0.0.0']);
     try {
       expect(wide.s3).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
       expect(wide.stderr()).toContain('warning: --host 0.0.0.0 exposes the local S3 endpoint');
     } finally {
-      await stop(wide);
+      await stopLupLocal(wide);
     }
   }, 30_000);
 });
