@@ -7,8 +7,12 @@ import { isLupError, lupError, type LupError } from '../core/errors';
 import { checkRange } from '../core/format/byte-source';
 import type { ByteSource } from '../core/ports';
 
-/** Bytes read per `FileHandle.read` call; also the largest chunk a read yields. */
-const CHUNK_BYTES = 64 * 1024;
+/**
+ * Bytes read per `FileHandle.read` call; also the largest chunk a read yields. Each call is a
+ * thread-pool round trip: at 64 KiB, checking a 150 MB archive made some 2,300 of them and spent
+ * most of its time waiting (BENCHMARKS.md, issue 12).
+ */
+const CHUNK_BYTES = 1024 * 1024;
 
 /** Open-file errors that mean "the input you named is not there or not readable by you". */
 const INPUT_ERRNO_CODES = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EISDIR', 'ELOOP', 'ENAMETOOLONG']);

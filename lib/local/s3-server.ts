@@ -3,9 +3,16 @@
  * It sits behind the conditional-write gate; nobody but the gate should talk to it directly,
  * because s3rver ignores `If-Match` / `If-None-Match` on writes, serves unsigned requests, never
  * verifies SigV4 signatures and joins keys into file paths (the gate checks all of that).
+ *
+ * s3rver runs in a worker thread of its own: the gate, the event router and the pipeline's
+ * handlers keep the main thread, and a two-core machine uses both cores (on a loose publish the
+ * server's request handling, file I/O set-up and MD5 hashing were about a third of the one
+ * thread; BENCHMARKS.md, issue 12). Events cross to the main thread as messages, and a write's
+ * response is held until the main thread has queued its event, so a client that sees its PUT
+ * succeed can rely on the pipeline knowing about it, as with s3rver in-process.
  */
 import { mkdir } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 
 /** An S3-style event record as s3rver emits it (subset we read). Keys are NOT URL-encoded. */
 export interface S3EventRecordLike {
@@ -20,18 +27,6 @@ export interface S3EventRecordLike {
 export interface S3EventLike {
   readonly Records: readonly S3EventRecordLike[];
 }
-
-/** The part of an s3rver instance we use. s3rver ships no types. */
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-  on(event: 'event', listener: (event: S3EventLike) => void): unknown;
-  off(event: 'event', listener: (event: S3EventLike) => void): unknown;
-  on(event: 'error', listener: (error: unknown) => void): unknown;
-  httpServer?: { closeAllConnections?: () => void };
-}
-
-type S3rverConstructor = new (options: Record<string, unknown>) => S3rverInstance;
 
 /** Options of {@link startS3Server}. */
 export interface StartS3ServerRequest {
@@ -67,40 +62,163 @@ export interface S3ServerHandle {
 export async function startS3Server(request: StartS3ServerRequest): Promise<S3ServerHandle> {
   const host = request.host ?? '127.0.0.1';
   await mkdir(request.directory, { recursive: true });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- s3rver is CommonJS without types
-  const S3rver = require('s3rver') as S3rverConstructor;
-  const server = new S3rver({
-    address: host,
-    port: request.port ?? 0,
-    silent: true,
-    directory: request.directory,
-    // Path-style only: the gate forwards the client's Host header unchanged, and a host name that
-    // is not an IP must not be mistaken for a virtual-hosted bucket.
-    vhostBuckets: false,
-    resetOnClose: false,
-    configureBuckets: [{ name: request.bucket }],
+  const worker = new Worker(S3_WORKER_SOURCE, {
+    eval: true,
+    workerData: {
+      s3rverPath: require.resolve('s3rver'),
+      options: {
+        address: host,
+        port: request.port ?? 0,
+        silent: true,
+        directory: request.directory,
+        // Path-style only: the gate forwards the client's Host header unchanged, and a host name that
+        // is not an IP must not be mistaken for a virtual-hosted bucket.
+        vhostBuckets: false,
+        resetOnClose: false,
+        configureBuckets: [{ name: request.bucket }],
+      },
+    },
   });
-  const address = await server.run();
   const listeners = new Set<(event: S3EventLike) => void>();
-  const dispatch = (event: S3EventLike): void => {
-    for (const listener of listeners) listener(event);
-  };
-  server.on('event', dispatch);
+  let closing = false;
+  const port = await new Promise<number>((resolve, reject) => {
+    const failed = (error: unknown): void => reject(error instanceof Error ? error : new Error(String(error)));
+    worker.once('error', failed);
+    worker.once('exit', (code) => failed(new Error(`The local S3 server's worker exited (code ${code}) before it was listening.`)));
+    worker.on('message', function ready(message: WorkerMessage) {
+      if (message.type === 'ready') {
+        worker.off('message', ready);
+        worker.removeAllListeners('error').removeAllListeners('exit');
+        resolve(message.port);
+      } else if (message.type === 'failed') {
+        failed(Object.assign(new Error(message.message), { code: message.code }));
+      }
+    });
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
+  worker.on('message', (message: WorkerMessage) => {
+    if (message.type !== 'event') return;
+    try {
+      for (const listener of listeners) listener(message.event);
+    } finally {
+      worker.postMessage({ type: 'ack', id: message.id });
+    }
+  });
+  worker.on('error', (error) => {
+    // The stack cannot work without its S3 server: fail loudly rather than serve errors.
+    process.nextTick(() => { throw new Error(`The local S3 server failed: ${error.message}`, { cause: error }); });
+  });
+  worker.on('exit', (code) => {
+    if (!closing) process.nextTick(() => { throw new Error(`The local S3 server stopped unexpectedly (worker exit code ${code}).`); });
+  });
   return {
     host,
-    port: address.port,
-    endpoint: `http://${host}:${address.port}`,
+    port,
+    endpoint: `http://${host}:${port}`,
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     async close() {
-      server.off('event', dispatch);
+      if (closing) return;
+      closing = true;
       listeners.clear();
-      const closing = server.close();
-      // Keep-alive sockets would hold close() open until they time out.
-      server.httpServer?.closeAllConnections?.();
-      await closing;
+      const closed = new Promise<void>((resolve) => {
+        worker.on('message', (message: WorkerMessage) => { if (message.type === 'closed') resolve(); });
+        worker.once('exit', () => resolve());
+      });
+      worker.postMessage({ type: 'close' });
+      await closed;
+      await worker.terminate();
     },
   };
 }
+
+/** Messages from the worker. */
+type WorkerMessage =
+  | { type: 'ready'; port: number }
+  | { type: 'failed'; message: string; code?: string }
+  | { type: 'event'; id: number; event: S3EventLike }
+  | { type: 'closed' };
+
+/**
+ * The worker: s3rver (CommonJS, no types, so plain JavaScript here), a middleware in front of
+ * s3rver's own that holds each response until the main thread acknowledged the events the request
+ * emitted, and the MD5 reuse for copies below. Messages in: `ack`, `close`; out: see
+ * {@link WorkerMessage}.
+ *
+ * The MD5 reuse: s3rver 3.7 recomputes the MD5 of a copied object by reading it again whenever the
+ * copy replaces the metadata (`MetadataDirective: REPLACE`, which every copy of the pipeline uses
+ * to set its content type and cache headers): 150 MB read and hashed per copy of an archive. The
+ * bytes of a copy are the source's, so its MD5 (the ETag of a single-part object, as S3 reports for
+ * a copy) is the source's too: the source's `.md5` file is put beside the copy first, and s3rver
+ * uses it instead of reading the object (removed again if the copy fails).
+ */
+const S3_WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { AsyncLocalStorage } = require('node:async_hooks');
+const fs = require('node:fs/promises');
+const path = require('node:path');
+const S3rver = require(workerData.s3rverPath);
+
+const server = new S3rver(workerData.options);
+const pendingAcks = new AsyncLocalStorage();
+const waiting = new Map();
+let nextEventId = 0;
+
+server.middleware.unshift(async (ctx, next) => {
+  const acks = [];
+  await pendingAcks.run(acks, next);
+  await Promise.all(acks);
+});
+server.on('event', (event) => {
+  const id = ++nextEventId;
+  const acks = pendingAcks.getStore();
+  if (acks) acks.push(new Promise((resolve) => waiting.set(id, resolve)));
+  parentPort.postMessage({ type: 'event', id, event: JSON.parse(JSON.stringify(event)) });
+});
+
+const store = server.store;
+const copyObject = store.copyObject.bind(store);
+store.copyObject = async (srcBucket, srcKey, destBucket, destKey, replacementMetadata) => {
+  const from = store.getResourcePath(srcBucket, srcKey, 'object.md5');
+  const to = store.getResourcePath(destBucket, destKey, 'object.md5');
+  let placed = false;
+  if (replacementMetadata && from !== to) {
+    await fs.mkdir(path.dirname(to), { recursive: true });
+    placed = await fs.copyFile(from, to).then(() => true, (error) => {
+      if (error.code !== 'ENOENT') throw error;
+      return false;
+    });
+  }
+  try {
+    return await copyObject(srcBucket, srcKey, destBucket, destKey, replacementMetadata);
+  } catch (error) {
+    if (placed) await fs.unlink(to).catch(() => undefined);
+    throw error;
+  }
+};
+
+parentPort.on('message', async (message) => {
+  if (message.type === 'ack') {
+    const resolve = waiting.get(message.id);
+    waiting.delete(message.id);
+    if (resolve) resolve();
+  } else if (message.type === 'close') {
+    for (const resolve of waiting.values()) resolve();
+    waiting.clear();
+    const closing = server.close();
+    // Keep-alive sockets would hold close() open until they time out.
+    if (server.httpServer && server.httpServer.closeAllConnections) server.httpServer.closeAllConnections();
+    await closing.catch(() => undefined);
+    parentPort.postMessage({ type: 'closed' });
+  }
+});
+
+server.run().then(
+  (address) => parentPort.postMessage({ type: 'ready', port: address.port }),
+  (error) => parentPort.postMessage({ type: 'failed', message: String((error && error.message) || error), code: error && error.code }),
+);
+`;

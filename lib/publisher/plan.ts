@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileByteSource } from '../adapters/file-source';
+import { hashingSource } from '../core/format/hashing-source';
 import { algorithmForHexName, createHasher } from '../core/format/digest';
 import { lupError, type LupError } from '../core/errors';
 import { MANIFEST_NAME } from '../core/keys';
@@ -44,12 +45,6 @@ export interface PublishPlan {
 
 const ARCHIVE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*\.zip$/;
 
-async function sha256OfFile(path: string): Promise<string> {
-  const hasher = createHasher('sha256');
-  for await (const chunk of createReadStream(path)) hasher.update(chunk as Buffer);
-  return hasher.digest('hex');
-}
-
 function inputError(path: string, message: string, expected: string): LupError {
   return lupError({ code: 'INPUT_NOT_FOUND', location: { file: path }, expected, actual: path, message });
 }
@@ -83,18 +78,22 @@ async function planArchives(files: { path: string; sizeBytes: number }[], option
   const errors: LupError[] = [];
   const archives: PlannedArchive[] = [];
   for (const [i, file] of files.entries()) {
-    if (options.precheck) {
-      const source = await fileByteSource(file.path);
-      try {
+    const opened = await fileByteSource(file.path);
+    let sha256: string;
+    try {
+      // One pass: the archive's SHA-256 is taken from the bytes the check reads.
+      const source = hashingSource(opened, 'sha256');
+      if (options.precheck) {
         // With several archives, completeness is judged across all of them by the pipeline.
         const report = await verifyArchive(source, { policy: { ...options.policy, requireComplete: files.length === 1 }, location: { file: file.path } });
         errors.push(...report.errors);
-      } finally {
-        await source.close();
       }
+      sha256 = await source.digest();
+    } finally {
+      await opened.close();
     }
     // Mount order = the order given: the first archive gets the highest priority.
-    archives.push({ name: names[i], path: file.path, sizeBytes: file.sizeBytes, sha256: await sha256OfFile(file.path), priority: (files.length - i) * 10 });
+    archives.push({ name: names[i], path: file.path, sizeBytes: file.sizeBytes, sha256, priority: (files.length - i) * 10 });
   }
   return { kind: 'archives', archives, resources: [], customFiles: [], errors, totalBytes: archives.reduce((n, a) => n + a.sizeBytes, 0) };
 }

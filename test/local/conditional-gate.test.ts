@@ -6,7 +6,12 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createS3Client } from '../../lib/adapters/s3-client';
+import { S3ObjectStore } from '../../lib/adapters/s3-store';
 import { startConditionalGate } from '../../lib/local/conditional-gate';
+import { createPipelineCredentials, localIdentities } from '../../lib/local/request-auth';
 import type { S3EventLike } from '../../lib/local/s3-server';
 import { startLocalS3, type LocalS3 } from './local-s3';
 
@@ -134,22 +139,40 @@ describe(startConditionalGate, () => {
   });
 
   it('lists full pages while objects are being deleted (s3rver counts them toward max-keys, then drops them)', async () => {
-    // GIVEN three objects of which s3rver's listing sees the first two vanish between its
-    // directory walk and its metadata read, as objects do while the pipeline deletes them.
-    for (const name of ['a', 'b', 'c']) await put(`gate-list/${name}`, name);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const fsExtra = require('fs-extra') as { stat: (path: string) => Promise<unknown> };
-    const stat = fsExtra.stat;
-    const vanishing = jest.spyOn(fsExtra, 'stat').mockImplementation(async (path: string) => {
-      if (/gate-list\/[ab]\._S3rver_object$/.test(path)) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-      return stat(path);
+    // GIVEN an upstream that lists as s3rver 3.7 does while objects vanish: it takes the first
+    // max-keys keys of its directory walk, then drops those whose metadata file is gone (here
+    // `a` and `b`, deleted between the walk and the read), so a page can come back short or empty
+    // though more keys follow (node_modules/s3rver/lib/stores/filesystem.js, listObjects).
+    const walk = ['gate-list/a', 'gate-list/b', 'gate-list/c'];
+    const vanished = new Set(['gate-list/a', 'gate-list/b']);
+    const upstream = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://upstream');
+      const max = Number(url.searchParams.get('max-keys') ?? 1000);
+      // The gate lists s3rver with ListObjects (V1): `marker`, no KeyCount.
+      const after = url.searchParams.get('marker') ?? '';
+      const walked = walk.filter((k) => k.startsWith(url.searchParams.get('prefix') ?? '') && k > after);
+      const page = walked.slice(0, max);
+      const truncated = walked.length > max;
+      const listed = page.filter((k) => !vanished.has(k));
+      res.setHeader('content-type', 'application/xml');
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${local.bucket}</Name><Prefix>gate-list/</Prefix><Marker>${after}</Marker><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${listed.map((k) => `<Contents><Key>${k}</Key><LastModified>2026-12-02T00:00:00.000Z</LastModified><ETag>"${md5(k).slice(1, -1)}"</ETag><Size>1</Size><StorageClass>STANDARD</StorageClass></Contents>`).join('')}</ListBucketResult>`);
     });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const credentials = createPipelineCredentials();
+    const gate = await startConditionalGate({
+      upstream: { host: '127.0.0.1', port: (upstream.address() as AddressInfo).port },
+      access: { identities: localIdentities(credentials), bucket: local.bucket },
+    });
+    const client = createS3Client({ endpoint: gate.endpoint, credentials });
+    const store = new S3ObjectStore({ client, bucket: local.bucket });
     try {
       // WHEN listing with small pages THEN the page holds the object that exists, not nothing.
-      expect((await local.store.list('gate-list/', { limit: 1 })).map((o) => o.key)).toEqual(['gate-list/c']);
-      expect((await local.store.list('gate-list/')).map((o) => o.key)).toEqual(['gate-list/c']);
+      expect((await store.list('gate-list/', { limit: 1 })).map((o) => o.key)).toEqual(['gate-list/c']);
+      expect((await store.list('gate-list/')).map((o) => o.key)).toEqual(['gate-list/c']);
     } finally {
-      vanishing.mockRestore();
+      client.destroy();
+      await gate.close();
+      await new Promise((resolve) => upstream.close(resolve));
     }
   });
 });

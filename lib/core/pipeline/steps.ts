@@ -16,6 +16,7 @@ import { ResourceDigester } from '../format/resource-header';
 import { checkResourceIdentity, resourceNameError } from '../format/validate-content';
 import { decodeCheckedManifest } from '../format/validate-manifest';
 import { verifyArchive } from '../format/verify-archive';
+import { hashingSource } from '../format/hashing-source';
 import { log, type PipelineContext, type ReleaseAttemptRequest } from './context';
 import { updateJson } from './documents';
 import { checkGameKnown, checkPin, resolveGame, type GameRules } from './game-policy';
@@ -197,11 +198,10 @@ export async function onArchiveArrived(context: PipelineContext, key: string): P
   if (opened.info.sizeBytes > MAX_ARCHIVE_BYTES) {
     return quarantine(context, s, [tooLarge('ARCHIVE_TOO_LARGE', key, opened.info.sizeBytes, MAX_ARCHIVE_BYTES)], 'archive');
   }
-  // Verify (random access) and hash the whole object (sequential) at the same time.
-  const [report, sha256] = await Promise.all([
-    verifyArchive(opened.source, { policy: rules.policy, location: { key } }),
-    hashStream(opened.source),
-  ]);
+  // One pass: the SHA-256 of the whole object is taken from the bytes verification reads.
+  const source = hashingSource(opened.source, 'sha256');
+  const report = await verifyArchive(source, { policy: rules.policy, location: { key } });
+  const sha256 = await source.digest();
   const errors = [...report.errors, ...(report.manifest ? checkPin(rules, report.manifest) : [])];
   if (errors.length > 0 || !report.manifest || !report.manifestBytes || !report.manifestSha256) {
     return quarantine(context, s, errors, 'archive');
@@ -219,12 +219,6 @@ export async function onArchiveArrived(context: PipelineContext, key: string): P
   await updateStatus(context, s.game, s.upload, { message: `archive ${s.name} verified (${report.resourceCount} resources)` });
   await context.store.delete(key);
   await releaseAfter(context, s.game, s.upload);
-}
-
-async function hashStream(source: { sizeBytes: number; read(start: number, end: number): AsyncIterable<Uint8Array> }): Promise<string> {
-  const hasher = createHasher('sha256');
-  for await (const chunk of source.read(0, source.sizeBytes)) hasher.update(chunk);
-  return hasher.digest('hex');
 }
 
 /** Step: a release request arrived (`staging/<game>/<upload>/release-request.json`). */
