@@ -19,7 +19,8 @@ import { encodeResourceHeader } from '../../lib/core/format/resource-header';
 import { createContent } from '../../lib/factory/content-factory';
 import { LOCAL_BUCKET } from '../../lib/local/defaults';
 import { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS } from '../../lib/local/request-auth';
-import { startLupLocal, stopLupLocal, type LupLocalProcess } from '../helpers/lup-process';
+import { lup } from '../helpers/cli-run';
+import { ROOT, startLupLocal, stopLupLocal, type LupLocalProcess } from '../helpers/lup-process';
 
 jest.setTimeout(120_000);
 
@@ -115,5 +116,42 @@ describe('the Defold editor publishing to lup local', () => {
     const manifest = await fetch(`${local.cdn}${pointer.manifest.path}`);
     expect(Buffer.from(await manifest.arrayBuffer()).equals(Buffer.from(content.manifestBytes))).toBe(true);
     expect(await stagedKeys(local.s3, game)).toEqual([]);
+  });
+
+  it('releases editor builds to the channel of --editor-channel, leaving stable alone', async () => {
+    local = await startLupLocal(join(dir, 'data'), ['--editor-channel', 'dev']);
+    const content = createContent({ seed: 72, resourceCount: 6 });
+    const publisher = client(local.s3, LOCAL_PUBLISHER_CREDENTIALS);
+    try {
+      await publishAsEditor(publisher, `staging/space/${EDITOR_UPLOAD}`, [
+        { name: 'null', body: content.manifestBytes },
+        ...content.resources.map((r) => ({ name: r.name, body: r.bytes })),
+      ]);
+    } finally {
+      publisher.destroy();
+    }
+    expect((await waitForPointer(local.cdn, 'space', 'dev', editorReleaseIdOf(content.manifestBytes))).sequence).toBe(1);
+    const stable = await fetch(`${local.cdn}channels/space/stable.json`);
+    expect(stable.status).toBe(404);
+  });
+});
+
+describe('lup local --editor-channel', () => {
+  it('refuses a name that is no channel id, naming the flag (exit 2)', async () => {
+    const run = await lup(['local', '--editor-channel', 'Dev Builds', '--s3-port', '0', '--cdn-port', '0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--editor-channel "Dev Builds" is not a channel name');
+  });
+
+  it('refuses to be combined with --config, where autoReleaseChannel decides (exit 2)', async () => {
+    const run = await lup(['local', '--editor-channel', 'dev', '--config', join(ROOT, 'examples', 'studio.json'), '--s3-port', '0', '--cdn-port', '0']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("cannot be combined with --config: with a studio configuration, editor uploads go to each game's autoReleaseChannel");
+  });
+
+  it('is explained in lup local --help', async () => {
+    const run = await lup(['local', '--help']);
+    expect(run.stdout).toMatch(/--editor-channel <name>\s+development mode: the channel Defold editor uploads/);
+    expect(run.stdout).toContain('Default: stable');
   });
 });
