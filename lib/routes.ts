@@ -6,10 +6,11 @@
  * S3 refuses two notification rules for the same event whose prefixes overlap unless their
  * suffixes do not overlap either, and a rule cannot say "no suffix". Loose resources are named by
  * a lowercase hex digest, so they are routed by their last character (`0`–`f`): sixteen rules that
- * overlap neither `.zip`, `.dmanifest` nor `release-request.json`.
+ * overlap neither `.zip`, `.dmanifest`, `release-request.json` nor `/null` (the editor's manifest
+ * since bob ~1.9.6, see `EDITOR_NULL_MANIFEST_NAME`; it ends in `l`, no hex digit).
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html
  */
-import { PREFIX, RELEASE_ATTEMPTS_PREFIX, RELEASE_ATTEMPT_SUFFIX, RELEASE_REQUEST_NAME } from './core/keys';
+import { EDITOR_NULL_MANIFEST_NAME, PREFIX, RELEASE_ATTEMPTS_PREFIX, RELEASE_ATTEMPT_SUFFIX, RELEASE_REQUEST_NAME } from './core/keys';
 
 /** The pipeline steps triggered by objects arriving in staging. */
 export type PipelineStep = 'resource' | 'archive' | 'manifest' | 'release';
@@ -27,6 +28,7 @@ const HEX_DIGITS = '0123456789abcdef'.split('');
 export const ROUTES: readonly Route[] = [
   { step: 'archive', prefix: PREFIX.staging, suffix: '.zip' },
   { step: 'manifest', prefix: PREFIX.staging, suffix: '.dmanifest' },
+  { step: 'manifest', prefix: PREFIX.staging, suffix: `/${EDITOR_NULL_MANIFEST_NAME}` },
   { step: 'release', prefix: PREFIX.staging, suffix: RELEASE_REQUEST_NAME },
   // A staging step asking the release function for an attempt (it holds no flip grants itself).
   { step: 'release', prefix: RELEASE_ATTEMPTS_PREFIX, suffix: RELEASE_ATTEMPT_SUFFIX },

@@ -2,8 +2,10 @@
  * `lup local`: run the embedded local stack (S3 with conditional writes, the pipeline, the local
  * CDN) until Ctrl-C. Data persists in the data folder.
  */
+import { isValidId } from '../core/keys';
 import type { LogEvent } from '../core/pipeline/context';
-import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT } from '../local/defaults';
+import { DEVELOPMENT_AUTO_RELEASE_CHANNEL } from '../core/pipeline/game-policy';
+import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT, LOCAL_BUCKET } from '../local/defaults';
 import { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS } from '../local/request-auth';
 import { UsageError } from './io';
 import { loadStudioConfig } from './load-config';
@@ -16,6 +18,7 @@ interface LocalOptions {
   readonly cdnPort: string;
   readonly host: string;
   readonly config?: string;
+  readonly editorChannel?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
 }
@@ -41,11 +44,13 @@ registerCommand((program, io) => {
     .option('--cdn-port <port>', 'local CDN port (0 = any free port)', String(DEFAULT_CDN_PORT))
     .option('--host <address>', 'interface the S3 endpoint and the CDN listen on; anything but loopback exposes them to your network (the publisher key is public)', '127.0.0.1')
     .option('--config <file>', 'studio configuration (JSON, the same file the CDK stack uses). Default: development mode, any game id, the first release pins the project')
+    .option('--editor-channel <name>', `development mode: the channel Defold editor uploads (staging/<game>/editor/) are released to, at once, replacing what it serves (also after a rollback). Default: ${DEVELOPMENT_AUTO_RELEASE_CHANNEL}. With --config, each game's autoReleaseChannel decides instead`)
     .option('--json', 'print one JSON line {"s3": "...", "cdn": "..."} when ready, and log events as JSON lines')
     .option('--quiet', 'print no pipeline events')
     .addHelpText('after', `
 Examples:
   $ lup local
+  $ lup local --editor-channel dev            # editor builds go to "dev"; "stable" moves only by publish/promote/rollback
   $ lup local --config examples/studio.json --data-dir /tmp/lup-data --s3-port 0 --cdn-port 0 --json
 
 Then, from another terminal:
@@ -53,8 +58,14 @@ Then, from another terminal:
   $ curl http://127.0.0.1:${DEFAULT_CDN_PORT}/channels/sample/stable.json
 Every request must be signed (SigV4), path-style. Credentials for other S3 tools (aws-cli, rclone, the Defold editor):
   publisher (stage under staging/<game>/, read status/, list content/ and status/): ${LOCAL_PUBLISHER_CREDENTIALS.accessKeyId} / ${LOCAL_PUBLISHER_CREDENTIALS.secretAccessKey}
-  operator (everything; what lup status/promote/rollback/gc use): ${LOCAL_OPERATOR_CREDENTIALS.accessKeyId} / ${LOCAL_OPERATOR_CREDENTIALS.secretAccessKey}`)
+  operator (everything; what lup status/promote/rollback/gc use): ${LOCAL_OPERATOR_CREDENTIALS.accessKeyId} / ${LOCAL_OPERATOR_CREDENTIALS.secretAccessKey}
+Defold editor builds (its Amazon publisher's requests, signed with the publisher key): bucket ${LOCAL_BUCKET}, prefix
+staging/<game>/editor; each build is released to the editor channel once its manifest and resources are verified.`)
     .action(async (options: LocalOptions) => {
+      if (options.editorChannel !== undefined) {
+        if (options.config) throw new UsageError(`--editor-channel "${options.editorChannel}" cannot be combined with --config: with a studio configuration, editor uploads go to each game's autoReleaseChannel. Set it there, or drop --config.`);
+        if (!isValidId(options.editorChannel)) throw new UsageError(`--editor-channel "${options.editorChannel}" is not a channel name (lowercase letters, digits, "-", "_" or ".", at most 63 characters), e.g. --editor-channel dev.`);
+      }
       const config = options.config ? loadStudioConfig(resolvePath(io, options.config)) : undefined;
       if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(options.host)) {
         io.stderr(`warning: --host ${options.host} exposes the local S3 endpoint and CDN beyond this machine; the publisher key is public, so anyone who can reach port ${options.s3Port} can stage content.\n`);
@@ -73,6 +84,7 @@ Every request must be signed (SigV4), path-style. Credentials for other S3 tools
           cdnPort: port('--cdn-port', options.cdnPort),
           host: options.host,
           config,
+          editorChannel: options.editorChannel,
           command: 'lup local',
           log,
           onDeadLetter: (d) => log({ level: 'error', step: d.step, key: d.key, message: `gave up after ${d.attempts} attempts: ${d.message}` }),
@@ -88,7 +100,10 @@ Every request must be signed (SigV4), path-style. Credentials for other S3 tools
         io.stdout(`    publisher key ${LOCAL_PUBLISHER_CREDENTIALS.accessKeyId} / ${LOCAL_PUBLISHER_CREDENTIALS.secretAccessKey}   operator key ${LOCAL_OPERATOR_CREDENTIALS.accessKeyId} / ${LOCAL_OPERATOR_CREDENTIALS.secretAccessKey}\n`);
         io.stdout(`  CDN:         ${stack.cdnBaseUrl}\n  Ctrl-C stops it.\n`);
         // Said loudly: an editor build silently undoing a deliberate rollback surprised a user (issue 11).
-        if (!config) io.stdout('  Note: development mode. Editor uploads (staging/<game>/editor/) release to the channel "stable" at once, replacing what it serves, also after a `lup rollback`. Pass --config to choose the channel (autoReleaseChannel).\n');
+        if (!config) {
+          const channel = options.editorChannel ?? DEVELOPMENT_AUTO_RELEASE_CHANNEL;
+          io.stdout(`  Note: development mode. Editor uploads (staging/<game>/editor/) release to the channel "${channel}" at once, replacing what it serves, also after a \`lup rollback\`. ${options.editorChannel ? '' : 'Pass --editor-channel <name> to release them elsewhere, or --config to use each game\'s autoReleaseChannel.'}\n`);
+        }
       }
       await new Promise<void>((resolve) => {
         const stop = (): void => {

@@ -41,6 +41,13 @@ export const PREFIX = {
 export const RELEASE_REQUEST_NAME = 'release-request.json';
 /** Name of the manifest beside loose resources, as the Defold editor writes it. */
 export const MANIFEST_NAME = 'liveupdate.game.dmanifest';
+/**
+ * Where the Defold editor's Amazon publisher puts the manifest since the streaming publishers
+ * (bob ~1.9.6, 2024): it keys every entry `prefix + "/" + hexDigest`, and the manifest entry has no
+ * digest, so Java writes the key `<prefix>/null` (raw protobuf; earlier bob wrote {@link MANIFEST_NAME}).
+ * @see docs/defold-format.md, "The Defold editor's Amazon publisher"
+ */
+export const EDITOR_NULL_MANIFEST_NAME = 'null';
 /** The upload folder the Defold editor's Amazon publisher writes to (its configured prefix). */
 export const EDITOR_UPLOAD = 'editor';
 

@@ -233,6 +233,28 @@ function s3ErrorXml(code: string, message: string, extra: Record<string, string>
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escape(message)}</Message>${fields}<RequestId>${requestId}</RequestId><HostId>lup-local-gate</HostId></Error>`;
 }
 
+/**
+ * The bucket's ACL as S3 answers GetBucketAcl for a bucket its account owns: the owner holds
+ * FULL_CONTROL. s3rver does not implement GetBucketAcl, and the Defold editor's Amazon publisher
+ * refuses to upload unless one grant is WRITE or FULL_CONTROL (AWSPublisher.hasWritePermissions).
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html
+ */
+const BUCKET_ACL_XML = [
+  '<?xml version="1.0" encoding="UTF-8"?>',
+  '<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+  '<Owner><ID>lup-local</ID><DisplayName>lup-local</DisplayName></Owner>',
+  '<AccessControlList><Grant>',
+  '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>lup-local</ID><DisplayName>lup-local</DisplayName></Grantee>',
+  '<Permission>FULL_CONTROL</Permission>',
+  '</Grant></AccessControlList></AccessControlPolicy>',
+].join('');
+
+/** True for GetBucketAcl on `bucket` (`GET /<bucket>?acl`, nothing else). */
+function isGetBucketAcl(req: IncomingMessage, bucket: string): boolean {
+  const url = new URL(req.url ?? '/', 'http://gate.invalid');
+  return req.method === 'GET' && url.pathname.replace(/\/$/, '') === `/${encodeURIComponent(bucket)}` && [...url.searchParams.keys()].join() === 'acl';
+}
+
 /** Wait until a request body has been read to its end (or the client went away). */
 function drain(req: IncomingMessage): Promise<void> {
   if (req.readableEnded) return Promise.resolve();
@@ -553,6 +575,11 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
     if (answerDiscovery(req, res, request.discovery)) return;
     const refusal = await admitRequest(req);
     if (refusal) return deny(req, res, refusal);
+    if (isGetBucketAcl(req, request.access.bucket)) {
+      res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(BUCKET_ACL_XML) });
+      res.end(BUCKET_ACL_XML);
+      return;
+    }
     const op = classify(req);
     return op.kind === 'pass'
       ? handlePass(req, res)

@@ -20,6 +20,12 @@ export { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT } from './defaults'
 export interface StartPipelineStackRequest extends Omit<StartLocalStackRequest, 'handlers'> {
   /** Studio configuration. @default - development mode */
   readonly config?: StudioConfig;
+  /**
+   * Development mode: the channel Defold editor uploads are released to. Ignored with a `config`
+   * (each game's `autoReleaseChannel` decides there).
+   * @default "stable"
+   */
+  readonly editorChannel?: string;
   readonly log?: (event: LogEvent) => void;
   readonly clock?: Clock;
   /** How long incomplete releases may wait. @default from the configuration, or 60 minutes */
@@ -40,7 +46,7 @@ export interface PipelineStack extends LocalStack {
 
 /** Start the local stack with the pipeline wired in. */
 export async function startPipelineStack(request: StartPipelineStackRequest): Promise<PipelineStack> {
-  const { config, log, clock, releaseTimeoutMs, sweepIntervalMs, command, ...stackRequest } = request;
+  const { config, editorChannel, log, clock, releaseTimeoutMs, sweepIntervalMs, command, ...stackRequest } = request;
   const dataDir = request.dataDir ?? join(process.cwd(), DEFAULT_DATA_DIR);
   // One stack per data folder: a second gate over the same objects would break the CAS flip.
   const lock = lockDataDir({ dataDir, command: command ?? 'an embedded local stack' });
@@ -57,6 +63,7 @@ export async function startPipelineStack(request: StartPipelineStackRequest): Pr
           cdn: local.invalidator,
           clock: clock ?? systemClock,
           config,
+          developmentEditorChannel: config ? undefined : editorChannel,
           cdnBaseUrl: local.cdnBaseUrl,
           releaseTimeoutMs,
           log,

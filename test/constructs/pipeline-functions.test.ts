@@ -55,6 +55,19 @@ function pairsOf(name: PipelineFunctionName): Set<string> {
   return allowedPairs(statements, shared.bucket);
 }
 
+/**
+ * The routes the stack must notify, written out (lib/routes.ts is the code under test): the
+ * Defold editor's manifest since bob ~1.9.6 is `<prefix>/null` (docs/defold-format.md).
+ */
+const EXPECTED_ROUTES: readonly [PipelineFunctionName & ('archive' | 'manifest' | 'release' | 'resource'), string, string][] = [
+  ['archive', 'staging/', '.zip'],
+  ['manifest', 'staging/', '.dmanifest'],
+  ['manifest', 'staging/', '/null'],
+  ['release', 'staging/', 'release-request.json'],
+  ['release', 'state/_attempts/', '.attempt'],
+  ...'0123456789abcdef'.split('').map((d): ['resource', string, string] => ['resource', 'staging/', d]),
+];
+
 describe(PipelineFunctions, () => {
   test.each(NAMES)('the %s function runs Node.js 24 on arm64 with its bounded memory and timeout', (name) => {
     expect(functionProps(name)).toMatchObject({
@@ -153,7 +166,7 @@ describe(PipelineFunctions, () => {
     }
   });
 
-  test('S3 notifications match ROUTES exactly: count, filters and target step', () => {
+  test('S3 notifications are exactly the written-out routes: count, filters and target step', () => {
     const notifications = Object.values(shared.template.findResources('Custom::S3BucketNotifications'));
     expect(notifications).toHaveLength(1);
     const configs = notifications[0].Properties.NotificationConfiguration.LambdaFunctionConfigurations as {
@@ -165,14 +178,32 @@ describe(PipelineFunctions, () => {
       const rule = (n: string) => c.Filter.Key.FilterRules.find((r) => r.Name.toLowerCase() === n)?.Value;
       return { events: c.Events, prefix: rule('prefix'), suffix: rule('suffix'), target: text(c.LambdaFunctionArn) };
     });
-    const expected = ROUTES.map((r) => ({
+    const expected = EXPECTED_ROUTES.map(([step, prefix, suffix]) => ({
       events: ['s3:ObjectCreated:*'],
-      prefix: r.prefix,
-      suffix: r.suffix,
-      target: `<${logicalId(shared.pipeline.functions[r.step])}.Arn>`,
+      prefix,
+      suffix,
+      target: `<${logicalId(shared.pipeline.functions[step])}.Arn>`,
     }));
-    expect(actual).toHaveLength(ROUTES.length);
+    expect(actual).toHaveLength(EXPECTED_ROUTES.length);
     expect(actual).toEqual(expect.arrayContaining(expected));
+    expect(ROUTES).toHaveLength(EXPECTED_ROUTES.length);
+  });
+
+  test('no two S3 notification rules overlap (S3 refuses the configuration otherwise)', () => {
+    // S3: rules for the same event overlap when one prefix starts the other and one suffix ends
+    // the other. https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html
+    const configs = Object.values(shared.template.findResources('Custom::S3BucketNotifications'))[0].Properties.NotificationConfiguration.LambdaFunctionConfigurations as {
+      Filter: { Key: { FilterRules: { Name: string; Value: string }[] } };
+    }[];
+    const rules = configs.map((c) => {
+      const rule = (n: string) => c.Filter.Key.FilterRules.find((r) => r.Name.toLowerCase() === n)?.Value ?? '';
+      return { prefix: rule('prefix'), suffix: rule('suffix') };
+    });
+    const overlaps = (a: string, b: string, at: 'start' | 'end') => (at === 'start' ? a.startsWith(b) || b.startsWith(a) : a.endsWith(b) || b.endsWith(a));
+    const clashes = rules.flatMap((a, i) => rules.slice(i + 1)
+      .filter((b) => overlaps(a.prefix, b.prefix, 'start') && overlaps(a.suffix, b.suffix, 'end'))
+      .map((b) => `${a.prefix}*${a.suffix} / ${b.prefix}*${b.suffix}`));
+    expect(clashes).toEqual([]);
   });
 
   test('async steps retry twice, then land in an encrypted, TLS-only failure queue', () => {

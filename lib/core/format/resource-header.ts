@@ -116,3 +116,21 @@ export class ResourceDigester {
     return { header: this.header.subarray(0, this.headerBytes), digest: this.hasher.digest('hex'), payloadSizeBytes: this.payloadBytes };
   }
 }
+
+/**
+ * The manifest inside an object the Defold editor's Amazon publisher uploaded. bob writes the
+ * manifest as an archive entry with an empty header, so the object is the raw `ManifestFile`
+ * protobuf; this also accepts one with a 16-byte resource header in front, recognised by its
+ * padding (bytes 5-15 all 0xED). A raw manifest never has that padding: from byte 5 on it is
+ * inside `ManifestHeader`'s first small fields (v5) or the magic number's varint (legacy), so
+ * reading the bytes tells the two apart without guessing. The payload after such a header is
+ * returned unchanged for the manifest decoder to judge (a compressed or encrypted one fails there).
+ * @see docs/defold-format.md, "The Defold editor's Amazon publisher"
+ */
+export function manifestOfEditorObject(bytes: Uint8Array): { readonly manifestBytes: Uint8Array; readonly headerStripped: boolean } {
+  if (bytes.length < RESOURCE_HEADER_BYTES) return { manifestBytes: bytes, headerStripped: false };
+  for (let i = 5; i < RESOURCE_HEADER_BYTES; i++) {
+    if (bytes[i] !== HEADER_PADDING) return { manifestBytes: bytes, headerStripped: false };
+  }
+  return { manifestBytes: bytes.subarray(RESOURCE_HEADER_BYTES), headerStripped: true };
+}

@@ -17,6 +17,11 @@ export interface LogEvent {
 
 /** The ports and settings of one pipeline deployment. */
 export interface PipelineContext {
+  /**
+   * Development mode (no `config`): the channel Defold editor uploads are released to.
+   * @default "stable" (DEVELOPMENT_AUTO_RELEASE_CHANNEL)
+   */
+  readonly developmentEditorChannel?: string;
   readonly store: ObjectStore;
   readonly cdn: CdnInvalidator;
   readonly clock: Clock;

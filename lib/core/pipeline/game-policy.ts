@@ -13,7 +13,7 @@ import { checkManifestSignature } from '../format/signature';
 import type { PipelineContext } from './context';
 import { createJson, readJson } from './documents';
 
-/** The channel editor uploads go to in development mode. */
+/** The channel editor uploads go to in development mode, unless `lup local --editor-channel` names another. */
 export const DEVELOPMENT_AUTO_RELEASE_CHANNEL = 'stable';
 
 /** What development mode pins at a game's first release. */
@@ -75,7 +75,7 @@ export async function resolveGame(context: PipelineContext, game: string): Promi
       game,
       pin,
       policy: { publicKey: pin?.publicKey ? parsePublicKey(pin.publicKey, 'pin.publicKey') : undefined },
-      autoReleaseChannel: DEVELOPMENT_AUTO_RELEASE_CHANNEL,
+      autoReleaseChannel: context.developmentEditorChannel ?? DEVELOPMENT_AUTO_RELEASE_CHANNEL,
     },
   };
 }

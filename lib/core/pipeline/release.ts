@@ -6,6 +6,7 @@
  * release's content to `content/` and flips the channel. Whichever step gets there first does it;
  * the others find the upload live (status) or the flip already applied (flip record).
  */
+import { routeFor } from '../../routes';
 import { lupError, type LupError } from '../errors';
 import { EDITOR_UPLOAD, RELEASE_REQUEST_NAME, keys } from '../keys';
 import { MAX_RELEASE_REQUEST_BYTES, parseReleaseRequest, type ReleaseRequest } from '../documents/release-request';
@@ -139,17 +140,38 @@ export async function tryRelease(context: PipelineContext, game: string, upload:
     message: `live on ${assembly.channel} (sequence ${flip.sequence})`,
   });
   // The request goes last: while it exists, a retried event comes back here to finish the follow-ups.
+  // (The editor's folder has no request: a crash before its leftovers go leaves them to the next build.)
   await completeFlip(context, game, assembly.channel);
   await finishUpload(context, game, upload);
   return { state: 'live', releaseId: release.releaseId, sequence: flip.sequence };
 }
 
-/** After a live release: the request is done with. */
+/** After a live release: the request is done with, and so is whatever no step will read. */
 async function finishUpload(context: PipelineContext, game: string, upload: string): Promise<void> {
+  await removeLeftovers(context, game, upload);
   if (upload === EDITOR_UPLOAD) return;
   await markFollowUpsDone(context, game, upload);
   await context.store.delete(keys.releaseRequest(game, upload));
   await context.store.delete(keys.pendingUpload(game, upload));
+}
+
+/**
+ * Remove what stays in a released upload's folder that no step will ever read: files no route
+ * matches (a `version_levels.json` or other custom file kept beside the entries; only zips carry
+ * custom files to players) and, in the editor's folder, a release request (ignored there). Nothing
+ * of them is served. Routed objects are left to their own events: in the editor's folder they may
+ * be the next build arriving. Without this, they would stay until the bucket's staging lifecycle
+ * expiry (on AWS) or for ever (local stack).
+ */
+async function removeLeftovers(context: PipelineContext, game: string, upload: string): Promise<void> {
+  const leftovers = (await context.store.list(keys.uploadPrefix(game, upload))).filter((o) => {
+    const step = routeFor(o.key);
+    return step === undefined || (upload === EDITOR_UPLOAD && step === 'release');
+  });
+  if (leftovers.length === 0) return;
+  await Promise.all(leftovers.map((o) => context.store.delete(o.key)));
+  const names = leftovers.map((o) => o.key.slice(keys.uploadPrefix(game, upload).length));
+  log(context, { level: 'warn', step: 'release', game, upload, message: `not part of the release (no step reads them), removed from staging: ${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}` });
 }
 
 async function writeReleaseRecord(context: PipelineContext, game: string, upload: string, assembly: Assembly): Promise<ReleaseRecord> {

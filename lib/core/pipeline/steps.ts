@@ -12,7 +12,7 @@ import { algorithmForHexName, createHasher, toHex } from '../format/digest';
 import { lupError, type LupError } from '../errors';
 import { EDITOR_UPLOAD, isReservedUploadId, keys, parseReleaseAttemptKey, parseStagedKey, type StagedKey } from '../keys';
 import { MAX_MANIFEST_BYTES } from '../format/manifest-codec';
-import { ResourceDigester } from '../format/resource-header';
+import { ResourceDigester, manifestOfEditorObject } from '../format/resource-header';
 import { checkResourceIdentity, resourceNameError } from '../format/validate-content';
 import { decodeCheckedManifest } from '../format/validate-manifest';
 import { verifyArchive } from '../format/verify-archive';
@@ -156,7 +156,11 @@ export async function onManifestArrived(context: PipelineContext, key: string): 
       message: 'The manifest is larger than any Defold build produces; it is refused unread.',
     })], 'manifest');
   }
-  const body = read.bytes;
+  // The editor's folder has no release request naming the manifest's SHA-256, so the manifest is
+  // taken as the game will read it: without a resource header, should one be in front.
+  const editorObject = s.upload === EDITOR_UPLOAD ? manifestOfEditorObject(read.bytes) : undefined;
+  const body = editorObject?.manifestBytes ?? read.bytes;
+  if (editorObject?.headerStripped) log(context, { level: 'info', step: 'manifest', key, game: s.game, upload: s.upload, message: 'a 16-byte resource header in front of the manifest was removed' });
   const { manifest, findings } = decodeCheckedManifest(body, rules.policy, { key });
   const errors: LupError[] = [...findings.errors, ...(manifest ? checkPin(rules, manifest) : [])];
   if (errors.length > 0 || !manifest) return quarantine(context, s, errors, 'manifest');
