@@ -1,20 +1,27 @@
 /**
  * Where the CDK app gets the studio configuration: `-c studioConfig='{…json…}'`, or the file of
- * `-c config=path/to/studio.json`, or `examples/studio.json`. Loaded and validated before any
- * construct exists, every problem reported at once.
+ * `-c config=path/to/studio.json`, or, only when asked with `-c example=true`, `examples/studio.json`.
+ * Loaded and validated before any construct exists, every problem reported at once.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigResult, validateStudioConfig } from '../core/config';
 import { formatError, LupError, lupError } from '../core/errors';
 
-/** The default configuration file, relative to the project. */
-export const DEFAULT_CONFIG_FILE = 'examples/studio.json';
+/** The example configuration (`-c example=true`), relative to the project. */
+export const EXAMPLE_CONFIG_FILE = 'examples/studio.json';
 
 /** What to load, as given on the command line (`cdk … -c config=… | -c studioConfig=…`). */
 export interface LoadStudioConfigRequest {
-  /** Value of the `config` context: a path to a JSON file. @default DEFAULT_CONFIG_FILE */
+  /** Value of the `config` context: a path to a JSON file. @default - none: the configuration is required */
   readonly configFile?: string;
+  /**
+   * Value of the `example` context: with neither `configFile` nor `configJson`, load
+   * EXAMPLE_CONFIG_FILE (its example games). Without it, a missing configuration is an error, so a
+   * `cdk deploy` that forgot `-c config=…` never deploys the example games.
+   * @default false
+   */
+  readonly example?: boolean;
   /** Value of the `studioConfig` context: the JSON document itself. Wins over `configFile`. @default - read `configFile` */
   readonly configJson?: unknown;
   /** Folder relative paths start from. @default process.cwd() */
@@ -32,7 +39,22 @@ export function loadStudioConfig(request: LoadStudioConfigRequest = {}): LoadStu
     if (typeof request.configJson !== 'string') return { ...validateStudioConfig(request.configJson), source };
     return parse(request.configJson, source, { flag: '-c studioConfig' });
   }
-  const file = path.resolve(request.cwd ?? process.cwd(), request.configFile ?? DEFAULT_CONFIG_FILE);
+  if (request.configFile === undefined && !request.example) {
+    return {
+      ok: false,
+      source: 'the command line',
+      errors: [
+        lupError({
+          code: 'USAGE_INVALID',
+          location: { flag: '-c config' },
+          expected: '-c config=path/to/studio.json, -c studioConfig=\'{…}\' or -c example=true',
+          actual: 'no studio configuration',
+          message: `No studio configuration given: pass -c config=path/to/studio.json (start from ${EXAMPLE_CONFIG_FILE}), or -c example=true to synthesise or deploy the example games of ${EXAMPLE_CONFIG_FILE}.`,
+        }),
+      ],
+    };
+  }
+  const file = path.resolve(request.cwd ?? process.cwd(), request.configFile ?? EXAMPLE_CONFIG_FILE);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -14,8 +14,8 @@ function fileWith(content: string): string {
 const GOOD_GAME = { id: 'g1', projectTitle: 'Space Game' };
 
 describe(loadStudioConfig, () => {
-  test('loads examples/studio.json by default: two games, one with the real public key', () => {
-    const result = loadStudioConfig({ cwd: ROOT });
+  test('loads examples/studio.json when asked for the example: two games, one with the real public key', () => {
+    const result = loadStudioConfig({ cwd: ROOT, example: true });
     expect(result).toMatchObject({ ok: true, source: path.join(ROOT, 'examples', 'studio.json') });
     if (!result.ok) throw new Error('unreachable');
     expect(result.config.games.map((g) => g.id)).toEqual(['space-game', 'reszip-demo']);
