@@ -198,7 +198,7 @@ class ArchiveWalk {
   private readonly names = new Map<string, number>();
   private readonly openStreams = new Set<Readable>();
   private streamFailure: LupError | undefined;
-  private dataWindow: { start: number; bytes: Buffer } | undefined;
+  private dataWindow: { start: number; end: number; chunks: Buffer[]; starts: number[] } | undefined;
   private entryCount = 0;
   private totalUncompressedBytes = 0;
 
@@ -550,7 +550,8 @@ class ArchiveWalk {
     const declared = raw.uncompressedSize;
     let bytes: Buffer;
     if (raw.compressionMethod === 0) {
-      bytes = Buffer.from(data);
+      // A view of the window (never written to), not a copy.
+      bytes = data;
     } else {
       // Inflate a little past the declared size (as far as a stream's first chunk would go), never
       // past the per-entry limit: enough to tell "longer than declared" without inflating a bomb.
@@ -573,18 +574,48 @@ class ArchiveWalk {
     return bytes;
   }
 
-  /** Bytes [start, end) through one sequential window of {@link DATA_WINDOW_BYTES}. */
+  /**
+   * Bytes [start, end) through one sequential window of {@link DATA_WINDOW_BYTES}. The window is
+   * kept as the chunks the source yielded: a range inside one chunk is a view of it (no copy),
+   * a range across chunks is copied into a buffer of its own. Joining each 4 MiB window into one
+   * buffer cost more than hashing the bytes (fresh memory for every window, BENCHMARKS.md).
+   */
   private async readData(start: number, end: number): Promise<Buffer> {
-    const w = this.dataWindow;
-    if (w && start >= w.start && end <= w.start + w.bytes.length) return w.bytes.subarray(start - w.start, end - w.start);
-    const windowEnd = Math.min(this.source.sizeBytes, Math.max(end, start + DATA_WINDOW_BYTES));
-    if (!(start >= 0 && end <= windowEnd)) throw new Error(`range ${start}..${end} is outside the archive (${this.source.sizeBytes} bytes)`);
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of this.source.read(start, windowEnd)) chunks.push(chunk);
-    const bytes = Buffer.concat(chunks);
-    if (bytes.length !== windowEnd - start) throw new Error(`read ${bytes.length} bytes where ${windowEnd - start} were asked for`);
-    this.dataWindow = { start, bytes };
-    return bytes.subarray(0, end - start);
+    let w = this.dataWindow;
+    if (!w || start < w.start || end > w.end) {
+      const windowEnd = Math.min(this.source.sizeBytes, Math.max(end, start + DATA_WINDOW_BYTES));
+      if (!(start >= 0 && end <= windowEnd)) throw new Error(`range ${start}..${end} is outside the archive (${this.source.sizeBytes} bytes)`);
+      const chunks: Buffer[] = [];
+      const starts: number[] = [];
+      let at = start;
+      for await (const chunk of this.source.read(start, windowEnd)) {
+        if (chunk.byteLength === 0) continue;
+        chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        starts.push(at);
+        at += chunk.byteLength;
+      }
+      if (at !== windowEnd) throw new Error(`read ${at - start} bytes where ${windowEnd - start} were asked for`);
+      w = this.dataWindow = { start, end: windowEnd, chunks, starts };
+    }
+    if (end === start) return Buffer.alloc(0);
+    // The chunk holding `start`: the last one starting at or before it.
+    let lo = 0;
+    let hi = w.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (w.starts[mid] <= start) lo = mid;
+      else hi = mid - 1;
+    }
+    const first = w.chunks[lo];
+    const offset = start - w.starts[lo];
+    if (offset + (end - start) <= first.length) return first.subarray(offset, offset + (end - start));
+    const out = Buffer.allocUnsafe(end - start);
+    let filled = 0;
+    for (let i = lo; filled < out.length; i++) {
+      const from = i === lo ? offset : 0;
+      filled += w.chunks[i].copy(out, filled, from, Math.min(w.chunks[i].length, from + out.length - filled));
+    }
+    return out;
   }
 
   private corrupt(at: ErrorLocation, expected: string, actual: string): LupError {
