@@ -38,7 +38,7 @@ registerCommand((program, io, state) => {
   const command = program
     .command('publish')
     .description('Publish LiveUpdate content: upload zip archives (engine 1.5+) or a loose folder (manifest + hex-named resources) to staging, let the pipeline verify every byte, and make it live on a channel.')
-    .argument('<path...>', 'zip archive(s) in mount order (first = highest priority), or one folder with liveupdate.game.dmanifest and its resources')
+    .argument('<path...>', 'zip archive(s) in mount order (first = highest priority), or one folder with its manifest (liveupdate.game.dmanifest, or one other *.dmanifest) and its resources')
     .requiredOption('--game <id>', 'game id, as in the studio configuration (lowercase)')
     .requiredOption('--channel <name>', 'channel to release to, e.g. stable or beta')
     .option('--concurrency <n>', 'uploads in flight at once', '32')

@@ -9,6 +9,7 @@ import { basename, join } from 'node:path';
 import { fileByteSource } from '../adapters/file-source';
 import { algorithmForHexName, createHasher } from '../core/format/digest';
 import { lupError, type LupError } from '../core/errors';
+import { FOLDER_MANIFEST_NAMES, findFolderManifest } from '../core/format/folder-manifest';
 import { MANIFEST_NAME } from '../core/keys';
 import type { ValidationPolicy } from '../core/format/policy';
 import { ResourceDigester } from '../core/format/resource-header';
@@ -59,7 +60,7 @@ export async function planPublish(paths: readonly string[], options: { precheck:
   if (paths.length === 0) throw lupError({ code: 'USAGE_INVALID', location: { flag: '<path...>' }, message: 'Name the zip archive(s) or the loose folder to publish.' });
   const kinds = await Promise.all(paths.map(async (p) => {
     const s = await stat(p).catch(() => undefined);
-    if (!s) throw inputError(p, `${p} does not exist.`, 'a zip archive or a folder with liveupdate.game.dmanifest');
+    if (!s) throw inputError(p, `${p} does not exist.`, `a zip archive or a folder with its manifest (${FOLDER_MANIFEST_NAMES})`);
     if (s.isDirectory()) return { path: p, dir: true as const };
     if (p.endsWith('.zip')) return { path: p, dir: false as const, sizeBytes: s.size };
     throw lupError({
@@ -101,13 +102,10 @@ async function planArchives(files: { path: string; sizeBytes: number }[], option
 
 async function planLoose(dir: string, options: { precheck: boolean; policy?: ValidationPolicy }): Promise<PublishPlan> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const manifests = entries.filter((e) => e.isFile() && e.name.endsWith('.dmanifest')).map((e) => e.name);
-  const manifestName = manifests.includes(MANIFEST_NAME) ? MANIFEST_NAME : manifests.length === 1 ? manifests[0] : undefined;
-  if (!manifestName) {
-    throw inputError(dir, manifests.length === 0
-      ? `${dir} has no ${MANIFEST_NAME}; a loose folder is the manifest and its hex-named resources.`
-      : `${dir} has several manifests (${manifests.join(', ')}) and none is named ${MANIFEST_NAME}.`, `one ${MANIFEST_NAME}`);
-  }
+  const found = findFolderManifest(dir, entries.filter((e) => e.isFile()).map((e) => e.name));
+  // Refused whether or not the local check runs: there is nothing to release without a manifest.
+  if ('error' in found) return { kind: 'loose', archives: [], resources: [], customFiles: [], errors: [found.error], totalBytes: 0 };
+  const manifestName = found.name;
   const manifestPath = join(dir, manifestName);
   const manifestBytes = await readFile(manifestPath);
   const manifest: PlannedFile = { name: MANIFEST_NAME, path: manifestPath, sizeBytes: manifestBytes.length, sha256: createHasher('sha256').update(manifestBytes).digest('hex') };
