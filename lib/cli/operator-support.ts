@@ -3,8 +3,8 @@
  * checking id flags, opening and always closing the target, printing `--json` and failures.
  */
 import { randomBytes } from 'node:crypto';
-import { formatError, isLupError, type LupError } from '../core/errors';
-import { isValidId, keys } from '../core/keys';
+import { formatError, isLupError, lupError, type LupError } from '../core/errors';
+import { isValidId, keys, PREFIX } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import type { ChannelPointer } from '../core/documents/pointer';
 import { EXIT, UsageError, errorHint, type CliIo } from './io';
@@ -104,4 +104,35 @@ export function forced(reason: string | undefined): { force?: string } {
   const text = reason.trim();
   if (text.length === 0 || text.length > 500) throw new UsageError('--force needs a reason of 1 to 500 characters (it is kept in the channel history), e.g. --force "incident 42: 1.10 crashes on iOS"');
   return { force: text };
+}
+
+/**
+ * Every game with a channel or an upload, in name order (also the console's game list). `channels`
+ * is false when the credentials may not list channel pointers (publisher credentials): games are
+ * then found from uploads only.
+ */
+export async function listGames(store: ObjectStore, options: { channels: boolean }): Promise<string[]> {
+  const games = new Set<string>();
+  const gameOf = (prefix: string, key: string): string | undefined => key.slice(prefix.length).split('/')[0] || undefined;
+  if (options.channels) for (const o of await store.list(PREFIX.channels)) games.add(gameOf(PREFIX.channels, o.key) ?? '');
+  for (const o of await store.list(PREFIX.status)) games.add(gameOf(PREFIX.status, o.key) ?? '');
+  games.delete('');
+  return [...games].sort();
+}
+
+/**
+ * Refuse a game the target knows nothing of (no channel, no upload) with `GAME_UNKNOWN`, naming
+ * the games it does know: a typo in `--game` must not pass a CI check as "nothing released yet".
+ * A game with uploads but no channel is known (its first release may still be on its way).
+ */
+export async function requireKnownGame(store: ObjectStore, game: string, channelCount: number): Promise<void> {
+  if (channelCount > 0 || (await store.list(keys.statusPrefix(game), { limit: 1 })).length > 0) return;
+  const games = await listGames(store, { channels: true });
+  throw lupError({
+    code: 'GAME_UNKNOWN', location: { flag: '--game' },
+    expected: games.length > 0 ? `one of ${games.join(', ')}` : 'a game with a channel or an upload', actual: game,
+    message: games.length > 0
+      ? `Game "${game}" has no channel and no upload here; games found: ${games.join(', ')}.`
+      : `No game has a channel or an upload here yet; publish one with \`lup publish --game ${game} --channel <name>\`.`,
+  });
 }
