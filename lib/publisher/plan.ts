@@ -8,7 +8,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileByteSource } from '../adapters/file-source';
 import { algorithmForHexName, createHasher } from '../core/format/digest';
-import { lupError, type LupError } from '../core/errors';
+import { forEachArchiveEntry, readEntryBytes } from '../core/format/archive';
+import { isLupError, lupError, type LupError } from '../core/errors';
+import type { Manifest } from '../core/format/manifest';
+import { decodeManifest, MAX_MANIFEST_BYTES } from '../core/format/manifest-codec';
 import { FOLDER_MANIFEST_NAMES, findFolderManifest } from '../core/format/folder-manifest';
 import { MANIFEST_NAME } from '../core/keys';
 import type { ValidationPolicy } from '../core/format/policy';
@@ -139,4 +142,36 @@ async function planLoose(dir: string, options: { precheck: boolean; policy?: Val
     }).errors
     : [];
   return { kind: 'loose', archives: [], manifest, resources, customFiles, errors: [...errors], totalBytes: manifest.sizeBytes + resources.reduce((n, r) => n + r.sizeBytes, 0) };
+}
+
+/**
+ * The manifests a plan would publish, decoded: the loose folder's, or each archive's own
+ * (`liveupdate.game.dmanifest` entry). One that cannot be read is left out: the local check and
+ * the pipeline report it with the reason. Read only when needed (a development pin to check).
+ */
+export async function readPlannedManifests(plan: PublishPlan): Promise<{ file: string; manifest: Manifest }[]> {
+  const decoded: { file: string; manifest: Manifest }[] = [];
+  const decode = (file: string, bytes: Uint8Array): void => {
+    try {
+      decoded.push({ file, manifest: decodeManifest(bytes, { file }) });
+    } catch (error) {
+      if (!isLupError(error)) throw error;
+    }
+  };
+  if (plan.manifest) decode(plan.manifest.path, await readFile(plan.manifest.path));
+  for (const archive of plan.archives) {
+    const source = await fileByteSource(archive.path);
+    try {
+      let bytes: Uint8Array | undefined;
+      await forEachArchiveEntry(source, async (entry) => {
+        if (entry.name === MANIFEST_NAME) bytes = await readEntryBytes(entry, MAX_MANIFEST_BYTES);
+      }, { location: { file: archive.path } });
+      if (bytes) decode(archive.path, bytes);
+    } catch (error) {
+      if (!isLupError(error)) throw error;
+    } finally {
+      await source.close();
+    }
+  }
+  return decoded;
 }
