@@ -136,3 +136,11 @@ export async function requireKnownGame(store: ObjectStore, game: string, channel
       : `No game has a channel or an upload here yet; publish one with \`lup publish --game ${game} --channel <name>\`.`,
   });
 }
+
+/** True when an error is the store or Lambda refusing the credentials (HTTP 403 / AccessDenied). */
+export function isAccessDenied(error: unknown): boolean {
+  for (let e = error as { name?: string; $metadata?: { httpStatusCode?: number }; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.$metadata?.httpStatusCode === 403 || e.name === 'AccessDenied' || e.name === 'AccessDeniedException') return true;
+  }
+  return false;
+}
