@@ -56,6 +56,8 @@ export interface Target {
   readonly embedded?: PipelineStack;
   /** A human description, e.g. "embedded local stack (.lup)". */
   readonly description: string;
+  /** True for the embedded stack and a loopback endpoint (`lup local`); false for AWS and other endpoints. */
+  readonly local: boolean;
   /**
    * Development mode only (a local stack without a studio configuration, the one place games are
    * pinned): read a game's pin, whatever role the command acts as. Undefined elsewhere.
@@ -111,6 +113,7 @@ export async function openTarget(options: TargetOptions, io: CliIo, role: Target
       bucket: stack.bucket,
       cdnBaseUrl: options.cdn ? withSlash(options.cdn) : stack.cdnBaseUrl,
       embedded: stack,
+      local: true,
       description: `embedded local stack (${dataDir})`,
       developmentPin: config ? undefined : async (game) => (await import('../core/pipeline/game-policy')).readGamePin(stack.store, game),
       control: (request) => runControl(stack.context, request),
@@ -175,6 +178,7 @@ export async function openTarget(options: TargetOptions, io: CliIo, role: Target
     bucket,
     cdnBaseUrl,
     developmentPin,
+    local: loopback,
     description: `${endpoint ? endpoint.origin : 'Amazon S3'} bucket ${bucket}`,
     control,
     close: async () => {
