@@ -7,6 +7,7 @@ import { formatError, isLupError, lupError, type LupError } from '../core/errors
 import { isValidId, keys, PREFIX } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import type { ChannelPointer } from '../core/documents/pointer';
+import { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS } from '../local/defaults';
 import { EXIT, UsageError, errorHint, type CliIo } from './io';
 import { openTarget, type Target, type TargetOptions } from './target';
 
@@ -48,7 +49,8 @@ export function printJson(io: CliIo, value: unknown): void {
  * `--json`, `{ "ok": false, "error": … }` on stdout. Returns the exit code to set. Anything that is
  * not a `LupError` is rethrown.
  */
-export function reportFailure(io: CliIo, json: boolean, error: unknown): number {
+export function reportFailure(io: CliIo, json: boolean, failure: unknown): number {
+  const error = isAccessDenied(failure) ? principalError(failure) : failure;
   if (!isLupError(error) || error.code === 'USAGE_INVALID' || error.code === 'INPUT_NOT_FOUND' || error.code === 'CONFIG_INVALID') throw error;
   io.stderr(`${formatError(error.toJSON())}\n`);
   const hint = errorHint(error);
@@ -127,7 +129,11 @@ export async function listGames(store: ObjectStore, options: { channels: boolean
  */
 export async function requireKnownGame(store: ObjectStore, game: string, channelCount: number): Promise<void> {
   if (channelCount > 0 || (await store.list(keys.statusPrefix(game), { limit: 1 })).length > 0) return;
-  const games = await listGames(store, { channels: true });
+  // Publisher credentials may not list channels/: name the games their uploads show.
+  const games = await listGames(store, { channels: true }).catch((error: unknown) => {
+    if (isAccessDenied(error)) return listGames(store, { channels: false });
+    throw error;
+  });
   throw lupError({
     code: 'GAME_UNKNOWN', location: { flag: '--game' },
     expected: games.length > 0 ? `one of ${games.join(', ')}` : 'a game with a channel or an upload', actual: game,
@@ -143,4 +149,33 @@ export function isAccessDenied(error: unknown): boolean {
     if (e.$metadata?.httpStatusCode === 403 || e.name === 'AccessDenied' || e.name === 'AccessDeniedException') return true;
   }
   return false;
+}
+
+/** The principal a refusal names: an AWS ARN ("User: arn:… is not authorized"), or a `lup local` key. */
+function refusedPrincipal(error: unknown): string | undefined {
+  for (let e = error as { message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    const text = e.message ?? '';
+    const arn = /\b(?:User|Principal): (arn:[^\s]+)/.exec(text)?.[1];
+    if (arn) return arn;
+    if (/local publisher key/.test(text)) return `the local publisher key (${LOCAL_PUBLISHER_CREDENTIALS.accessKeyId})`;
+  }
+  return undefined;
+}
+
+/**
+ * A refusal of the credentials (AccessDenied) as `ACCESS_DENIED`, naming the principal operator
+ * commands need and the one that was refused: the publisher key (CI's) may only stage uploads and
+ * read their status, so reading channels, releases or staging, or flipping, needs the operator's.
+ */
+export function principalError(error: unknown): LupError {
+  const given = refusedPrincipal(error);
+  const original = isLupError(error) ? error : undefined;
+  const detail = (original?.cause as Error | undefined)?.message ?? (error as Error | undefined)?.message ?? String(error);
+  return lupError({
+    code: 'ACCESS_DENIED', location: original?.location,
+    expected: `operator credentials: the operator role (OperatorRoleArn) on AWS, the operator key ${LOCAL_OPERATOR_CREDENTIALS.accessKeyId} on lup local`,
+    actual: given ?? 'credentials the bucket refused',
+    message: `This command needs operator credentials (it reads channels, releases or staging, or moves a channel): the operator role on AWS (assume OperatorRoleArn; docs/deploy.md, section 7), the operator key ${LOCAL_OPERATOR_CREDENTIALS.accessKeyId} on lup local. `
+      + `It was given ${given ?? 'credentials'}, which the bucket refused (${detail}). The publisher key may run lup publish, lup status --upload and lup uploads.`,
+  }, error);
 }

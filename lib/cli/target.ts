@@ -133,7 +133,10 @@ export async function openTarget(options: TargetOptions, io: CliIo, role: Target
   ]);
   const bucket = options.bucket ?? discovered?.bucket ?? (loopback ? LOCAL_BUCKET : undefined);
   if (!bucket) throw new UsageError(`--bucket is required with --endpoint ${options.endpoint} (the CDK stack output BucketName), for example --bucket my-studio-contentbucket-1a2b3c.`);
-  const client = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? (role === 'publisher' ? LOCAL_PUBLISHER_CREDENTIALS : LOCAL_OPERATOR_CREDENTIALS) : undefined });
+  // A `lup local` key in the environment (as a CI job that holds the publisher key has it) is used
+  // as is, so a command has locally the reach it will have on AWS; otherwise the command's role picks.
+  const environmentKey = [LOCAL_PUBLISHER_CREDENTIALS, LOCAL_OPERATOR_CREDENTIALS].find((c) => c.accessKeyId === io.env.AWS_ACCESS_KEY_ID && c.secretAccessKey === io.env.AWS_SECRET_ACCESS_KEY);
+  const client = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? environmentKey ?? (role === 'publisher' ? LOCAL_PUBLISHER_CREDENTIALS : LOCAL_OPERATOR_CREDENTIALS) : undefined });
   const store = new S3ObjectStore({ client, bucket });
   const cdnBaseUrl = options.cdn ? withSlash(options.cdn) : discovered?.cdnBaseUrl;
   // Operator commands only: the control path (CloudFront and Lambda clients) loads when used.

@@ -68,6 +68,7 @@ export type ErrorCode =
   | 'INPUT_NOT_FOUND'
   | 'DATA_DIR_IN_USE'
   // infrastructure
+  | 'ACCESS_DENIED'
   | 'STORE_PRECONDITION_FAILED'
   | 'STORE_UNAVAILABLE'
   | 'CDN_INVALIDATION_FAILED'
