@@ -70,6 +70,10 @@ Examples:
   # A loose folder (engines <= 1.4, or a 1.5+ folder mount)
   $ lup publish build/liveupdate_output/ --game space-game --channel stable --endpoint http://127.0.0.1:4569
 
+In development mode (a lup local without --config, or the embedded stack), a game's first release
+pins its Defold project (and --public-key); later publishes read the pin first and refuse content
+from another project before sending a byte (PINNED_PROJECT_MISMATCH).
+
 Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad usage.`);
   command.action(async (paths: string[], options: PublishOptions) => {
     for (const [flag, value] of [['--game', options.game], ['--channel', options.channel]] as const) {
