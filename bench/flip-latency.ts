@@ -32,7 +32,7 @@ import { benchContent, benchServer, flags, isMain, median, ms, table, waitDraine
 function targetOf(server: BenchServer): Target {
   const context = { store: server.store, cdn: new RecordingInvalidator(), clock: systemClock, cdnBaseUrl: server.cdn };
   return {
-    store: server.store, client: server.client, bucket: server.bucket, cdnBaseUrl: server.cdn, description: 'bench',
+    store: server.store, client: server.client, bucket: server.bucket, cdnBaseUrl: server.cdn, description: 'bench', local: true,
     control: (request) => runControl(context, request), close: async () => undefined,
   };
 }

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   try {
     const target: Target = {
       store: stack.store, client: stack.client, bucket: stack.bucket, cdnBaseUrl: stack.cdnBaseUrl,
-      description: 'profile', control: (request) => runControl(stack.context, request), close: async () => undefined,
+      description: 'profile', local: true, control: (request) => runControl(stack.context, request), close: async () => undefined,
     };
     const t0 = performance.now();
     const plan = await planPublish([f.mode === 'loose' ? content.looseDir : content.zipPath], { precheck: true });

@@ -4,6 +4,7 @@ import './inspect-command';
 import './publish-command';
 import './local-command';
 import './status-command';
+import './uploads-command';
 import './releases-command';
 import './promote-command';
 import './rollout-command';

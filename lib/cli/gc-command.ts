@@ -2,6 +2,7 @@
  * `lup gc`: garbage collection of a game's content: what no retained release references and what
  * is older than the retention age. A dry run unless `--apply`.
  */
+import { SAFE_GC_GRACE_MINUTES } from '../core/config';
 import type { GcReport } from '../core/pipeline/gc';
 import { EXIT } from './io';
 import { formatBytes, formatTable, printJson, reportFailure, requireId, withTarget } from './operator-support';
@@ -24,7 +25,10 @@ Looked at: released content (content/<game>/) and verified content no release to
 Kept: everything the last retention.releasesPerChannel releases of each channel reference (the
 current ones included), every release younger than retention.minAgeDays, and every object younger
 than retention.minAgeDays (an upload may still be on its way). Development mode (no --config) keeps
-10 releases per channel and 7 days. Garbage collection refuses to delete anything when a reference
+10 releases per channel and 7 days. To see gc work on \`lup local\`, give it (and this command) a
+--config with "retention": { "releasesPerChannel": 1, "minAgeDays": 0, "gcGraceMinutes": 0 }: one
+--apply then deletes at once what no retained release references. Against a deployed stack with
+gcGraceMinutes below ${SAFE_GC_GRACE_MINUTES} or minAgeDays below 1, gc warns: a release in flight could lose content. Garbage collection refuses to delete anything when a reference
 cannot be read (GC_INCOMPLETE_VIEW): a missed reference would delete content a live game downloads.
 
 Exit codes: 0 done (or nothing to do); 1 refused (GC_INCOMPLETE_VIEW, GAME_UNKNOWN); 2 bad usage.
@@ -51,9 +55,11 @@ registerCommand((program, io, state) => {
     const apply = options.apply === true;
     const json = options.json === true;
     try {
-      const response = await withTarget(options, io, (target) => target.control({ action: 'gc', game, apply }));
+      const { response, local } = await withTarget(options, io, async (target) => ({ response: await target.control({ action: 'gc', game, apply }), local: target.local }));
       if (response.action !== 'gc') throw new Error(`the control entry answered a gc with a ${response.action}`);
       const report = response.report;
+      const unsafe = unsafeRetention(report);
+      if (!local && unsafe) io.stderr(`warning: ${unsafe}\n`);
       if (json) {
         printJson(io, { ok: true, ...report });
       } else {
@@ -65,6 +71,17 @@ registerCommand((program, io, state) => {
     }
   });
 });
+
+/**
+ * Why the retention gc ran with is unsafe on a deployed stack, or undefined. 0 is meant for
+ * `lup local` (see RetentionConfig): there, nothing publishes while you collect.
+ */
+export function unsafeRetention(report: Pick<GcReport, 'graceMinutes' | 'minAgeDays'>): string | undefined {
+  const problems: string[] = [];
+  if (report.graceMinutes < SAFE_GC_GRACE_MINUTES) problems.push(`retention.gcGraceMinutes is ${report.graceMinutes}: a release takes up to ${SAFE_GC_GRACE_MINUTES} min from its content check to its flip, and may lose content gc deletes meanwhile`);
+  if (report.minAgeDays < 1) problems.push(`retention.minAgeDays is ${report.minAgeDays}: content of an upload still on its way can be collected`);
+  return problems.length > 0 ? `this stack's retention is meant for development only (lup local): ${problems.join('; ')}. Deploy it with gcGraceMinutes of at least ${SAFE_GC_GRACE_MINUTES} (default 60) and minAgeDays of at least 1 (default 7).` : undefined;
+}
 
 /** The human report of a gc run. */
 function describeGc(game: string, report: GcReport): string[] {

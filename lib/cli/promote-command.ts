@@ -14,6 +14,7 @@ interface PromoteOptions extends TargetOptions {
   readonly to: string;
   readonly requestId?: string;
   readonly force?: string;
+  readonly createChannel?: boolean;
   readonly json?: boolean;
 }
 
@@ -26,6 +27,11 @@ already verified and immutable.
 The target release is checked against the game's rules as they are now (public key, engine versions,
 project): a release from before a key rotation or an engine narrowing is refused, naming the rule,
 unless --force "<reason>" is given; the reason is kept in the channel's history.
+
+In development mode (no studio configuration) every channel name is valid, so a mistyped --to
+would become a new channel: --to must already have a release, unless --create-channel is given
+(CHANNEL_UNKNOWN names the closest existing channel). With a configuration, the configured channels
+exist.
 
 Exit codes: 0 promoted; 1 refused (a rule of the game's current configuration, e.g. MANIFEST_ENGINE_UNSUPPORTED; CHANNEL_EMPTY: --from has no release; CHANNEL_UNKNOWN; GAME_UNKNOWN);
 2 bad usage.
@@ -47,6 +53,7 @@ registerCommand((program, io, state) => {
     .requiredOption('--from <channel>', 'channel whose current release is promoted (e.g. beta)')
     .requiredOption('--to <channel>', 'channel that will serve it (e.g. stable)')
     .option('--force <reason>', "serve the release even though the game's current rules refuse it (key, engine versions, project); the reason is kept in the channel history")
+    .option('--create-channel', 'development mode: let --to be a channel that has no release yet (it is created by this promote). Default: refuse it, naming the closest existing channel')
     .option('--request-id <id>', 'identifies this operation, so that a retry with the same id is applied once. Default: a fresh id')
     .option('--json', 'print the new pointer state as JSON on stdout');
   addTargetOptions(command, { control: true });
@@ -59,7 +66,7 @@ registerCommand((program, io, state) => {
     const requestId = options.requestId ?? newRequestId();
     const json = options.json === true;
     try {
-      const response = await withTarget(options, io, (target) => target.control({ action: 'promote', game, from, to, requestId, ...forced(options.force) }));
+      const response = await withTarget(options, io, (target) => target.control({ action: 'promote', game, from, to, requestId, ...forced(options.force), ...(options.createChannel ? { createChannel: true } : {}) }));
       if (response.action === 'gc') throw new Error('the control entry answered a promote with a gc report');
       const { pointer, applied } = response.flip;
       const previous = pointer.history.find((h) => h.sequence < pointer.sequence)?.releaseId;

@@ -2,13 +2,14 @@
  * `lup publish`: publish zips or a loose folder through the verifying pipeline and wait for the verdict.
  */
 import { performance } from 'node:perf_hooks';
-import { formatError } from '../core/errors';
+import { formatError, lupError, type LupError } from '../core/errors';
+import type { PublishPlan } from '../publisher/plan';
 import { isValidId } from '../core/keys';
 import { EXIT, UsageError } from './io';
 import { parsePositiveInteger } from './operator-support';
 import { registerCommand } from './program';
 import { readPublicKeyOption } from './validate-command';
-import { addTargetOptions, openTarget, resolvePath, targetConfig, type TargetOptions } from './target';
+import { addTargetOptions, openTarget, resolvePath, targetConfig, type Target, type TargetOptions } from './target';
 
 interface PublishOptions extends TargetOptions {
   readonly game: string;
@@ -34,11 +35,20 @@ function onInterrupt(report: () => void): () => void {
   return () => process.off('SIGINT', handler);
 }
 
+/** Development mode: the pipeline's own pin rule on every manifest the plan would publish. */
+async function checkDevelopmentPin(target: Target, game: string, plan: PublishPlan): Promise<LupError[]> {
+  const pin = await target.developmentPin?.(game);
+  if (!pin) return [];
+  const [{ readPlannedManifests }, { checkPin }] = await Promise.all([import('../publisher/plan'), import('../core/pipeline/game-policy')]);
+  return (await readPlannedManifests(plan)).flatMap(({ file, manifest }) =>
+    checkPin({ game, pin, policy: {} }, manifest).map((e) => lupError({ ...e.toJSON(), location: { ...e.location, file } })));
+}
+
 registerCommand((program, io, state) => {
   const command = program
     .command('publish')
     .description('Publish LiveUpdate content: upload zip archives (engine 1.5+) or a loose folder (manifest + hex-named resources) to staging, let the pipeline verify every byte, and make it live on a channel.')
-    .argument('<path...>', 'zip archive(s) in mount order (first = highest priority), or one folder with liveupdate.game.dmanifest and its resources')
+    .argument('<path...>', 'zip archive(s) in mount order (first = highest priority), or one folder with its manifest (liveupdate.game.dmanifest, or one other *.dmanifest) and its resources')
     .requiredOption('--game <id>', 'game id, as in the studio configuration (lowercase)')
     .requiredOption('--channel <name>', 'channel to release to, e.g. stable or beta')
     .option('--concurrency <n>', 'uploads in flight at once', '32')
@@ -59,6 +69,10 @@ Examples:
 
   # A loose folder (engines <= 1.4, or a 1.5+ folder mount)
   $ lup publish build/liveupdate_output/ --game space-game --channel stable --endpoint http://127.0.0.1:4569
+
+In development mode (a lup local without --config, or the embedded stack), a game's first release
+pins its Defold project (and --public-key); later publishes read the pin first and refuse content
+from another project before sending a byte (PINNED_PROJECT_MISMATCH).
 
 Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad usage.`);
   command.action(async (paths: string[], options: PublishOptions) => {
@@ -102,6 +116,15 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
         : `\n✖ interrupted: ${sentSoFar.objects} of ${sentSoFar.objectsTotal} object(s) (${(sentSoFar.bytes / 1_048_576).toFixed(1)} MB) were sent to staging/${options.game}/${upload}/; nothing was released and the channel is unchanged.\n  Run the same command again to resume: content the pipeline has already verified is not sent again.\n`);
     });
     try {
+      // Development mode: the pipeline refuses content from another project than the game's pin
+      // only once everything arrived; read the pin first and refuse before sending a byte.
+      const pinErrors = await checkDevelopmentPin(target, options.game, plan);
+      if (pinErrors.length > 0) {
+        state.exitCode = EXIT.invalid;
+        if (options.json) io.stdout(`${JSON.stringify({ state: 'refused', phase: 'pin-check', errors: pinErrors.map((e) => e.toJSON()) }, null, 2)}\n`);
+        else io.stderr(`✖ refused before upload: game ${options.game} is pinned to another project by its first release (nothing was sent)\n${pinErrors.map((e) => formatError(e.toJSON())).join('\n')}\n`);
+        return;
+      }
       if (!options.json) io.stderr(`Publishing ${plan.kind === 'archives' ? `${plan.archives.length} archive(s)` : `${plan.resources.length} resource(s) and a manifest`} to ${options.game}/${options.channel} via ${target.description}\n`);
       const result = await publishPlan({
         target, plan, upload, game: options.game, channel: options.channel, concurrency, timeoutMs, note: options.note, publicKey,

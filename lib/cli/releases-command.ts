@@ -6,7 +6,7 @@ import { keys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import { type ChannelPointer, type FlipCause, type FlipEntry } from '../core/documents/pointer';
 import { EXIT, UsageError, type CliIo } from './io';
-import { formatTable, parsePositiveInteger, printJson, readChannelPointers, reportFailure, requireId, withTarget } from './operator-support';
+import { formatTable, parsePositiveInteger, printJson, readChannelPointers, reportFailure, requireId, requireKnownGame, withTarget } from './operator-support';
 import { registerCommand } from './program';
 import { addTargetOptions, type TargetOptions } from './target';
 
@@ -50,6 +50,10 @@ its sequence (which only grows, rollbacks included), the release, the cause (rel
 rollback) and the time. The current flip is marked with *. Release notes come from the release
 records (the --note given to \`lup publish\`).
 
+Exit codes: 0 listed (also for a game with uploads but no released channel yet); 1 no such game
+(GAME_UNKNOWN: no channel and no upload; the games found are named); 2 bad usage, or a --channel
+with no releases (the channels with releases are named).
+
 Examples:
   $ lup releases --game space-game
       every channel's history (embedded local stack in .lup)
@@ -91,6 +95,7 @@ async function readNotes(store: ObjectStore, game: string, releaseIds: readonly 
 
 async function listReleases(io: CliIo, store: ObjectStore, game: string, channel: string | undefined, limit: number, json: boolean): Promise<number> {
   const pointers = await readChannelPointers(store, game);
+  await requireKnownGame(store, game, pointers.length);
   const chosen = channel === undefined ? pointers : pointers.filter((p) => p.channel === channel);
   if (channel !== undefined && chosen.length === 0) {
     throw new UsageError(`--channel "${channel}" has no releases in game "${game}". `

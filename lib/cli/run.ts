@@ -2,6 +2,7 @@
  * Running `lup`: builds the program with every command and turns the outcome into an exit code.
  */
 import { CommanderError, type Command } from 'commander';
+import { closestName } from '../core/closest-name';
 import { formatError, isLupError } from '../core/errors';
 import './commands';
 import { EXIT, UsageError, errorHint, type CliIo } from './io';
@@ -22,24 +23,10 @@ function misspeltFlag(program: Command, argv: readonly string[]): string | undef
   for (const arg of argv) {
     const flag = arg.split('=')[0];
     if (!flag.startsWith('--') || known.includes(flag)) continue;
-    const near = known.find((k) => editDistance(k, flag) <= 2);
+    const near = closestName(flag, known);
     if (near) return `error: unknown option '${flag}' (did you mean ${near}?)`;
   }
   return undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j += 1) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
 }
 
 /** Run `lup` with argv (without node and script); resolves to the exit code. */

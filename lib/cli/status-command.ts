@@ -1,13 +1,13 @@
 /**
  * `lup status`: where an upload is in the pipeline, or what each channel of a game serves now.
  */
-import { formatError } from '../core/errors';
+import { formatError, lupError } from '../core/errors';
 import { keys } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import { type ChannelPointer } from '../core/documents/pointer';
 import type { UploadState } from '../core/documents/upload-status';
-import { EXIT, UsageError, type CliIo } from './io';
-import { formatTable, printJson, readChannelPointers, reportFailure, requireId, withTarget } from './operator-support';
+import { EXIT, type CliIo } from './io';
+import { formatTable, printJson, readChannelPointers, reportFailure, requireId, requireKnownGame, withTarget } from './operator-support';
 import { registerCommand } from './program';
 import { addTargetOptions, type TargetOptions } from './target';
 
@@ -39,8 +39,9 @@ pipeline did, and every error with its code, location, expected and actual value
 Without --upload: every channel of the game with its current release, sequence and publish time,
 and the staged rollout of each channel that has one (candidate release, share, state).
 
-Exit codes: 0 found (pending, live or verified); 1 the upload was refused or failed; 2 bad usage
-or no such upload.
+Exit codes: 0 found (pending, live or verified); 1 the upload was refused or failed, no such upload
+(UPLOAD_NOT_FOUND), no such game (GAME_UNKNOWN: no channel and no upload), or a game with no
+released channel yet; 2 bad usage.
 
 Examples:
   $ lup status --game space-game
@@ -60,26 +61,25 @@ function summarise(pointer: ChannelPointer): ChannelSummary {
   };
 }
 
-/** `status/<game>/`, derived from the one definition of the status key. */
-function statusPrefix(game: string): string {
-  return keys.status(game, '').slice(0, -'.json'.length);
-}
-
 const FAILED_STATES: readonly UploadState[] = ['refused', 'failed'];
 
 async function showUpload(io: CliIo, store: ObjectStore, game: string, upload: string, json: boolean, cdnBaseUrl?: string): Promise<number> {
   const key = keys.status(game, upload);
   const object = await store.get(key);
   if (!object) {
-    const prefix = statusPrefix(game);
+    const prefix = keys.statusPrefix(game);
     const known = (await store.list(prefix))
       .sort((a, b) => (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0))
       .slice(0, 5)
       .map((o) => o.key.slice(prefix.length, -'.json'.length));
-    throw new UsageError(
-      `--upload "${upload}" has no status in game "${game}" (${key}): the pipeline has not seen its release request yet, or the id is wrong. `
-      + (known.length > 0 ? `Most recent uploads: ${known.join(', ')}.` : `Game "${game}" has no uploads yet; publish with \`lup publish --game ${game}\`.`),
-    );
+    if (known.length === 0) await requireKnownGame(store, game, 0);
+    // The usage is right and the upload unknown: a lookup that found nothing, as GAME_UNKNOWN (exit 1).
+    throw lupError({
+      code: 'UPLOAD_NOT_FOUND', location: { key, flag: '--upload' },
+      expected: known.length > 0 ? `an upload of game "${game}", e.g. the most recent: ${known.join(', ')}` : `an upload of game "${game}"`, actual: upload,
+      message: `Upload "${upload}" has no status in game "${game}": the pipeline has not seen its release request yet, or the id is wrong. `
+        + (known.length > 0 ? `Most recent uploads: ${known.join(', ')} (all of them: lup uploads --game ${game}).` : `Game "${game}" has no uploads yet; publish with \`lup publish --game ${game}\`.`),
+    });
   }
   const { uploadStatusCodec } = await import('../core/documents/upload-status');
   const status = uploadStatusCodec.parse(object.body, { key });
@@ -107,6 +107,7 @@ async function showUpload(io: CliIo, store: ObjectStore, game: string, upload: s
 
 async function showChannels(io: CliIo, store: ObjectStore, game: string, json: boolean): Promise<number> {
   const channels = (await readChannelPointers(store, game)).map(summarise);
+  await requireKnownGame(store, game, channels.length);
   // A game with no channel is not "fine": a typo in --game must not pass a CI check (issue 11).
   if (json) {
     printJson(io, { ok: channels.length > 0, game, channels });

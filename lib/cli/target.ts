@@ -7,6 +7,7 @@ import type { StudioConfig } from '../core/config';
 import type { LupErrorData } from '../core/errors';
 import type { ObjectStore } from '../core/ports';
 import type { PipelineContext } from '../core/pipeline/context';
+import type { GamePin } from '../core/pipeline/game-policy';
 import type { ControlRequest, ControlResponse } from '../core/pipeline/control';
 import { DEFAULT_CDN_PORT, DEFAULT_DATA_DIR, DEFAULT_S3_PORT, LOCAL_BUCKET } from '../local/defaults';
 import type { PipelineStack } from '../local/pipeline-stack';
@@ -55,6 +56,13 @@ export interface Target {
   readonly embedded?: PipelineStack;
   /** A human description, e.g. "embedded local stack (.lup)". */
   readonly description: string;
+  /** True for the embedded stack and a loopback endpoint (`lup local`); false for AWS and other endpoints. */
+  readonly local: boolean;
+  /**
+   * Development mode only (a local stack without a studio configuration, the one place games are
+   * pinned): read a game's pin, whatever role the command acts as. Undefined elsewhere.
+   */
+  readonly developmentPin?: (game: string) => Promise<GamePin | undefined>;
   control(request: ControlRequest): Promise<ControlResponse>;
   close(): Promise<void>;
 }
@@ -105,7 +113,9 @@ export async function openTarget(options: TargetOptions, io: CliIo, role: Target
       bucket: stack.bucket,
       cdnBaseUrl: options.cdn ? withSlash(options.cdn) : stack.cdnBaseUrl,
       embedded: stack,
+      local: true,
       description: `embedded local stack (${dataDir})`,
+      developmentPin: config ? undefined : async (game) => (await import('../core/pipeline/game-policy')).readGamePin(stack.store, game),
       control: (request) => runControl(stack.context, request),
       close: () => stack.stop(),
     };
@@ -123,7 +133,10 @@ export async function openTarget(options: TargetOptions, io: CliIo, role: Target
   ]);
   const bucket = options.bucket ?? discovered?.bucket ?? (loopback ? LOCAL_BUCKET : undefined);
   if (!bucket) throw new UsageError(`--bucket is required with --endpoint ${options.endpoint} (the CDK stack output BucketName), for example --bucket my-studio-contentbucket-1a2b3c.`);
-  const client = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? (role === 'publisher' ? LOCAL_PUBLISHER_CREDENTIALS : LOCAL_OPERATOR_CREDENTIALS) : undefined });
+  // A `lup local` key in the environment (as a CI job that holds the publisher key has it) is used
+  // as is, so a command has locally the reach it will have on AWS; otherwise the command's role picks.
+  const environmentKey = [LOCAL_PUBLISHER_CREDENTIALS, LOCAL_OPERATOR_CREDENTIALS].find((c) => c.accessKeyId === io.env.AWS_ACCESS_KEY_ID && c.secretAccessKey === io.env.AWS_SECRET_ACCESS_KEY);
+  const client = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? environmentKey ?? (role === 'publisher' ? LOCAL_PUBLISHER_CREDENTIALS : LOCAL_OPERATOR_CREDENTIALS) : undefined });
   const store = new S3ObjectStore({ client, bucket });
   const cdnBaseUrl = options.cdn ? withSlash(options.cdn) : discovered?.cdnBaseUrl;
   // Operator commands only: the control path (CloudFront and Lambda clients) loads when used.
@@ -148,11 +161,27 @@ export async function openTarget(options: TargetOptions, io: CliIo, role: Target
     if ('error' in payload) throw errorFromJSON(payload.error);
     return payload;
   };
+  // The pin is pipeline bookkeeping the publisher key may not read (as on AWS, where there is no
+  // development mode); `lup local` publishes its operator key, so a publish reads the pin with it.
+  const developmentPin = loopback && discovered?.developmentMode === true
+    ? async (game: string): Promise<GamePin | undefined> => {
+      const { readGamePin } = await import('../core/pipeline/game-policy');
+      if (role === 'operator') return readGamePin(store, game);
+      const operator = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: LOCAL_OPERATOR_CREDENTIALS });
+      try {
+        return await readGamePin(new S3ObjectStore({ client: operator, bucket }), game);
+      } finally {
+        operator.destroy();
+      }
+    }
+    : undefined;
   return {
     store,
     client,
     bucket,
     cdnBaseUrl,
+    developmentPin,
+    local: loopback,
     description: `${endpoint ? endpoint.origin : 'Amazon S3'} bucket ${bucket}`,
     control,
     close: async () => {

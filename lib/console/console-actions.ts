@@ -134,7 +134,8 @@ const promote: ConsoleAction = {
     const from = id(params, 'from');
     const to = id(params, 'to');
     if (from === to) bad('to', `a channel other than "${from}"`, to);
-    return { action: 'promote', game: id(params, 'game'), from, to, requestId, ...forceOf(params) };
+    // The confirmation the operator accepted says when --to is created ("will be created").
+    return { action: 'promote', game: id(params, 'game'), from, to, requestId, createChannel: true, ...forceOf(params) };
   },
 };
 

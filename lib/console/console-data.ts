@@ -6,13 +6,15 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { formatError, type LupErrorData } from '../core/errors';
-import { keys, PREFIX } from '../core/keys';
+import { keys } from '../core/keys';
 import type { ObjectInfo, ObjectStore } from '../core/ports';
 import { type ChannelPointer, type FlipCause } from '../core/documents/pointer';
 import { releaseRecordCodec, type ReleaseRecord } from '../core/documents/release-record';
 import { uploadStatusCodec, type UploadState } from '../core/documents/upload-status';
-import { readChannelPointers } from '../cli/operator-support';
+import { listGames, readChannelPointers } from '../cli/operator-support';
 import { readHistory } from '../cli/releases-command';
+
+export { listGames };
 
 /** The live release of one channel, as the console's channel card shows it. */
 export interface ChannelView {
@@ -91,20 +93,7 @@ export async function listPointers(store: ObjectStore, game: string): Promise<Ob
 
 /** The status objects of a game (one LIST). */
 export async function listStatuses(store: ObjectStore, game: string): Promise<ObjectInfo[]> {
-  return store.list(`${PREFIX.status}${game}/`);
-}
-
-/**
- * Every game with a channel or an upload, in name order. `channels` is false when the credentials
- * may not list channel pointers (publisher credentials): games are then found from uploads only.
- */
-export async function listGames(store: ObjectStore, options: { channels: boolean }): Promise<string[]> {
-  const games = new Set<string>();
-  const gameOf = (prefix: string, key: string): string | undefined => key.slice(prefix.length).split('/')[0] || undefined;
-  if (options.channels) for (const o of await store.list(PREFIX.channels)) games.add(gameOf(PREFIX.channels, o.key) ?? '');
-  for (const o of await store.list(PREFIX.status)) games.add(gameOf(PREFIX.status, o.key) ?? '');
-  games.delete('');
-  return [...games].sort();
+  return store.list(keys.statusPrefix(game));
 }
 
 async function readRecords(store: ObjectStore, game: string, releaseIds: readonly string[]): Promise<Map<string, ReleaseRecord>> {

@@ -19,6 +19,7 @@ import { formatError, isLupError, type LupErrorData } from '../core/errors';
 import { isValidId } from '../core/keys';
 import type { ObjectStore } from '../core/ports';
 import type { ControlRequest, ControlResponse } from '../core/pipeline/control';
+import { isAccessDenied } from '../cli/operator-support';
 import { listen } from '../local/listen';
 import { CONSOLE_ACTIONS, describeOutcome, findAction, type ActionParams } from './console-actions';
 import {
@@ -101,14 +102,6 @@ const SECURITY_HEADERS = {
 
 function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-/** True when an error is the store or Lambda refusing the credentials (HTTP 403 / AccessDenied). */
-export function isAccessDenied(error: unknown): boolean {
-  for (let e = error as { name?: string; $metadata?: { httpStatusCode?: number }; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.$metadata?.httpStatusCode === 403 || e.name === 'AccessDenied' || e.name === 'AccessDeniedException') return true;
-  }
-  return false;
 }
 
 /** What the credentials can do: one LIST of `channels/` tells whether they are an operator's. */

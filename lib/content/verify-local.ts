@@ -13,7 +13,7 @@ import { fileByteSource } from '../adapters/file-source';
 import type { ArchiveLimits } from '../core/format/archive';
 import { algorithmForHexName } from '../core/format/digest';
 import { isLupError, lupError, type ErrorLocation, type LupError } from '../core/errors';
-import { MANIFEST_NAME } from '../core/keys';
+import { findFolderManifest } from '../core/format/folder-manifest';
 import { MAX_MANIFEST_BYTES } from '../core/format/manifest-codec';
 import type { ValidationPolicy } from '../core/format/policy';
 import { ResourceDigester } from '../core/format/resource-header';
@@ -111,11 +111,8 @@ async function verifyFolder(dir: string, shownDir: string, policy: ValidationPol
   const files = await listFiles(dir);
   const shown = (file: LocalFile): string => join(shownDir, file.relativePath);
   const top = files.filter((f) => !f.relativePath.includes('/'));
-  let manifestFile = top.find((f) => f.relativePath === MANIFEST_NAME);
-  if (!manifestFile) {
-    const candidates = top.filter((f) => f.relativePath.endsWith('.dmanifest'));
-    if (candidates.length === 1) manifestFile = candidates[0];
-  }
+  const found = findFolderManifest(shownDir, top.map((f) => f.relativePath));
+  const manifestFile = 'name' in found ? top.find((f) => f.relativePath === found.name) : undefined;
   const sizeBytes = files.reduce((sum, f) => sum + f.sizeBytes, 0);
   const observations: ResourceObservation[] = [];
   const customFiles: string[] = [];
@@ -127,21 +124,13 @@ async function verifyFolder(dir: string, shownDir: string, policy: ValidationPol
       customFiles.push(file.relativePath);
     }
   }
-  const location: ErrorLocation = { file: shownDir };
-  if (!manifestFile) {
-    const dmanifests = top.filter((f) => f.relativePath.endsWith('.dmanifest')).map((f) => f.relativePath);
-    const error = lupError({
-      code: 'ARCHIVE_NO_MANIFEST', location,
-      expected: `${MANIFEST_NAME}, or exactly one *.dmanifest file, in the folder`,
-      actual: dmanifests.length === 0 ? `${files.length} files, no manifest` : `${dmanifests.length} manifests: ${dmanifests.join(', ')}`,
-      message: `The folder has no single manifest; put the ${MANIFEST_NAME} that bob wrote beside the resources.`,
-    });
+  if ('error' in found || !manifestFile) {
     return {
       path: shownDir,
       kind: 'folder',
       sizeBytes,
       report: {
-        valid: false, errors: [error], entryCount: files.length, resourceCount: observations.length,
+        valid: false, errors: 'error' in found ? [found.error] : [], entryCount: files.length, resourceCount: observations.length,
         resources: observations.map((o) => o.name), customFiles, missing: [], totalUncompressedBytes: sizeBytes,
       },
     };

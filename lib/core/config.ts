@@ -11,7 +11,12 @@ import { LupError, lupError } from './errors';
 export interface RetentionConfig {
   /** How many releases per channel stay protected from garbage collection. @default 10 */
   readonly releasesPerChannel: number;
-  /** Content younger than this is never collected, in days. @default 7 */
+  /**
+   * Content (and releases) younger than this are never collected, in days. 0 lets `lup gc` collect
+   * at once, for a development configuration of `lup local`; a deployed stack should keep days,
+   * because an upload may still be on its way (`lup gc` against it warns below 1).
+   * @default 7
+   */
   readonly minAgeDays: number;
   /** Days before leftovers in `staging/` and `quarantine/` expire (bucket lifecycle). @default 14 */
   readonly stagingExpiryDays: number;
@@ -19,6 +24,8 @@ export interface RetentionConfig {
    * Minutes between garbage collection marking content and deleting it, when a later gc run finds
    * it still unreferenced. A release that needs marked content takes it back in between, so this
    * must be longer than any release takes from its content check to its flip (Lambda: 15 minutes).
+   * 0 (or a few minutes) is for a development configuration of `lup local`, where nothing publishes
+   * while you run gc; `lup gc` against a deployed stack warns below {@link SAFE_GC_GRACE_MINUTES}.
    * @default 60
    */
   readonly gcGraceMinutes: number;
@@ -68,6 +75,9 @@ export interface StudioConfig {
   readonly releaseTimeoutMinutes: number;
   readonly games: readonly GameConfig[];
 }
+
+/** The shortest grace period safe on AWS: the longest a release takes from its content check to its flip (the Lambda timeout). */
+export const SAFE_GC_GRACE_MINUTES = 15;
 
 /** Retention when a game configures none (and in development mode). */
 export const DEFAULT_RETENTION: RetentionConfig = { releasesPerChannel: 10, minAgeDays: 7, stagingExpiryDays: 14, gcGraceMinutes: 60 };
@@ -120,6 +130,15 @@ function positiveInteger(problems: Problems, field: string, value: unknown, fall
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     problem(problems, field, 'a whole number of at least 1', value, `${field} must be a whole number of at least 1.`);
+    return fallback;
+  }
+  return value;
+}
+
+function nonNegativeInteger(problems: Problems, field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    problem(problems, field, 'a whole number of at least 0', value, `${field} must be a whole number of at least 0.`);
     return fallback;
   }
   return value;
@@ -203,9 +222,10 @@ function validateGame(problems: Problems, index: number, raw: unknown): GameConf
       checkUnknownKeys(problems, `${path}.retention`, raw.retention, ['releasesPerChannel', 'minAgeDays', 'stagingExpiryDays', 'gcGraceMinutes']);
       retention = {
         releasesPerChannel: positiveInteger(problems, `${path}.retention.releasesPerChannel`, raw.retention.releasesPerChannel, DEFAULT_RETENTION.releasesPerChannel),
-        minAgeDays: positiveInteger(problems, `${path}.retention.minAgeDays`, raw.retention.minAgeDays, DEFAULT_RETENTION.minAgeDays),
+        // 0 is allowed for development (lup local): gc then shows its effect at once.
+        minAgeDays: nonNegativeInteger(problems, `${path}.retention.minAgeDays`, raw.retention.minAgeDays, DEFAULT_RETENTION.minAgeDays),
         stagingExpiryDays: positiveInteger(problems, `${path}.retention.stagingExpiryDays`, raw.retention.stagingExpiryDays, DEFAULT_RETENTION.stagingExpiryDays),
-        gcGraceMinutes: positiveInteger(problems, `${path}.retention.gcGraceMinutes`, raw.retention.gcGraceMinutes, DEFAULT_RETENTION.gcGraceMinutes),
+        gcGraceMinutes: nonNegativeInteger(problems, `${path}.retention.gcGraceMinutes`, raw.retention.gcGraceMinutes, DEFAULT_RETENTION.gcGraceMinutes),
       };
     }
   }

@@ -100,6 +100,7 @@ export const keys = {
   quarantine: (game: string, upload: string, name: string) => `quarantine/${game}/${upload}/${name}`,
   quarantineReason: (game: string, upload: string, name: string) => `quarantine/${game}/${upload}/${name}.reason.json`,
 
+  statusPrefix: (game: string) => `status/${game}/`,
   status: (game: string, upload: string) => `status/${game}/${upload}.json`,
 
   // Pipeline bookkeeping. Names starting with `_` cannot be upload ids, so they never collide.

@@ -78,6 +78,12 @@ export interface StartLocalStackRequest extends Omit<EventRouterOptions, 'handle
    * @default ["*"]
    */
   readonly corsOrigins?: readonly string[];
+  /**
+   * The stack runs without a studio configuration: games are pinned at their first release. Said
+   * in the discovery document, so `lup publish` knows to check the pin before it uploads.
+   * @default false
+   */
+  readonly developmentMode?: boolean;
 }
 
 /** A running local stack. Call {@link LocalStack.stop} when done. */
@@ -110,15 +116,17 @@ export interface LocalStackDiscovery {
   readonly cdnBaseUrl: string;
   readonly bucket: string;
   readonly pid: number;
+  /** True when the stack runs without a studio configuration (games pinned at their first release). */
+  readonly developmentMode: boolean;
 }
 
-function discoveryDocument(endpoints: { s3Endpoint: string; cdnBaseUrl: string; bucket: string }): LocalStackDiscovery {
-  return { service: 'lup-local', ...endpoints, pid: process.pid };
+function discoveryDocument(endpoints: { s3Endpoint: string; cdnBaseUrl: string; bucket: string }, developmentMode: boolean): LocalStackDiscovery {
+  return { service: 'lup-local', ...endpoints, pid: process.pid, developmentMode };
 }
 
 /** Start the embedded local stack. On failure, whatever was started is stopped again. */
 export async function startLocalStack(request: StartLocalStackRequest): Promise<LocalStack> {
-  const { dataDir, handlers, s3Port, cdnPort, corsOrigins, host, ...routerOptions } = request;
+  const { dataDir, handlers, s3Port, cdnPort, corsOrigins, host, developmentMode, ...routerOptions } = request;
   const bucket = request.bucket ?? LOCAL_BUCKET;
   const cleanups: (() => Promise<void>)[] = [];
   let stopping: Promise<void> | undefined;
@@ -141,7 +149,7 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
     const invalidator = new RecordingInvalidator();
     const cdn: CdnServerHandle = await startCdnServer({ store, corsOrigins, port: cdnPort ?? 0, host });
     cleanups.push(() => cdn.close());
-    discovery = discoveryDocument({ s3Endpoint: gate.endpoint, cdnBaseUrl: cdn.baseUrl, bucket });
+    discovery = discoveryDocument({ s3Endpoint: gate.endpoint, cdnBaseUrl: cdn.baseUrl, bucket }, developmentMode === true);
     const context: LocalStackContext = { bucket, store, client, invalidator, cdnBaseUrl: cdn.baseUrl };
     const router = new EventRouter({
       ...routerOptions,

@@ -57,6 +57,7 @@ export async function startPipelineStack(request: StartPipelineStackRequest): Pr
       ...stackRequest,
       dataDir,
       corsOrigins: request.corsOrigins ?? config?.corsOrigins,
+      developmentMode: config === undefined,
       handlers: (local) => {
         const ctx: PipelineContext = {
           store: local.store,

@@ -31,13 +31,10 @@ import { createHash, createHmac, randomBytes, timingSafeEqual, type Hash, type H
 import type { IncomingHttpHeaders } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { PREFIX } from '../core/keys';
+import { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCredentials } from './defaults';
 import { encodeRfc3986, readCopySource, type RequestTarget } from './key-safety';
 
-/** Access keys for the local endpoint. */
-export interface LocalCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-}
+export { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCredentials } from './defaults';
 
 /**
  * The reach of a local identity: `publisher` mirrors the AWS publisher user; `full` is the
@@ -52,20 +49,6 @@ export interface LocalIdentity extends LocalCredentials {
   readonly reach: LocalReach;
 }
 
-/**
- * The publisher's key on the local stack: what `lup publish`, rclone, aws-cli and the Defold editor
- * sign with. It may do what the deployed publisher user may: put (incl. multipart) under
- * `staging/<game>/`, read `status/`, list `content/` and `status/`, and the editor's two read-only
- * calls (list buckets, read the bucket ACL). Fixed and documented, so tools can be configured once.
- */
-export const LOCAL_PUBLISHER_CREDENTIALS: LocalCredentials = { accessKeyId: 'LUPLOCALPUBLISHER', secretAccessKey: 'lup-local-publisher-secret' };
-
-/**
- * The operators' key on the local stack: what `lup status|releases|verify|promote|rollback|gc`
- * sign with against a running `lup local`. Locally these commands act through the endpoint
- * directly, as the control function does on AWS, so the key has the pipeline's full reach.
- */
-export const LOCAL_OPERATOR_CREDENTIALS: LocalCredentials = { accessKeyId: 'LUPLOCALOPERATOR', secretAccessKey: 'lup-local-operator-secret' };
 
 /**
  * A fresh key pair for the pipeline's own writes (handlers, sweeper, local CDN) inside one

@@ -9,7 +9,11 @@ import { basename, join } from 'node:path';
 import { fileByteSource } from '../adapters/file-source';
 import { hashingSource } from '../core/format/hashing-source';
 import { algorithmForHexName, createHasher } from '../core/format/digest';
-import { lupError, type LupError } from '../core/errors';
+import { forEachArchiveEntry, readEntryBytes } from '../core/format/archive';
+import { isLupError, lupError, type LupError } from '../core/errors';
+import type { Manifest } from '../core/format/manifest';
+import { decodeManifest, MAX_MANIFEST_BYTES } from '../core/format/manifest-codec';
+import { FOLDER_MANIFEST_NAMES, findFolderManifest } from '../core/format/folder-manifest';
 import { MANIFEST_NAME } from '../core/keys';
 import type { ValidationPolicy } from '../core/format/policy';
 import { ResourceDigester } from '../core/format/resource-header';
@@ -54,7 +58,7 @@ export async function planPublish(paths: readonly string[], options: { precheck:
   if (paths.length === 0) throw lupError({ code: 'USAGE_INVALID', location: { flag: '<path...>' }, message: 'Name the zip archive(s) or the loose folder to publish.' });
   const kinds = await Promise.all(paths.map(async (p) => {
     const s = await stat(p).catch(() => undefined);
-    if (!s) throw inputError(p, `${p} does not exist.`, 'a zip archive or a folder with liveupdate.game.dmanifest');
+    if (!s) throw inputError(p, `${p} does not exist.`, `a zip archive or a folder with its manifest (${FOLDER_MANIFEST_NAMES})`);
     if (s.isDirectory()) return { path: p, dir: true as const };
     if (p.endsWith('.zip')) return { path: p, dir: false as const, sizeBytes: s.size };
     throw lupError({
@@ -100,13 +104,10 @@ async function planArchives(files: { path: string; sizeBytes: number }[], option
 
 async function planLoose(dir: string, options: { precheck: boolean; policy?: ValidationPolicy }): Promise<PublishPlan> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const manifests = entries.filter((e) => e.isFile() && e.name.endsWith('.dmanifest')).map((e) => e.name);
-  const manifestName = manifests.includes(MANIFEST_NAME) ? MANIFEST_NAME : manifests.length === 1 ? manifests[0] : undefined;
-  if (!manifestName) {
-    throw inputError(dir, manifests.length === 0
-      ? `${dir} has no ${MANIFEST_NAME}; a loose folder is the manifest and its hex-named resources.`
-      : `${dir} has several manifests (${manifests.join(', ')}) and none is named ${MANIFEST_NAME}.`, `one ${MANIFEST_NAME}`);
-  }
+  const found = findFolderManifest(dir, entries.filter((e) => e.isFile()).map((e) => e.name));
+  // Refused whether or not the local check runs: there is nothing to release without a manifest.
+  if ('error' in found) return { kind: 'loose', archives: [], resources: [], customFiles: [], errors: [found.error], totalBytes: 0 };
+  const manifestName = found.name;
   const manifestPath = join(dir, manifestName);
   const manifestBytes = await readFile(manifestPath);
   const manifest: PlannedFile = { name: MANIFEST_NAME, path: manifestPath, sizeBytes: manifestBytes.length, sha256: createHasher('sha256').update(manifestBytes).digest('hex') };
@@ -140,4 +141,36 @@ async function planLoose(dir: string, options: { precheck: boolean; policy?: Val
     }).errors
     : [];
   return { kind: 'loose', archives: [], manifest, resources, customFiles, errors: [...errors], totalBytes: manifest.sizeBytes + resources.reduce((n, r) => n + r.sizeBytes, 0) };
+}
+
+/**
+ * The manifests a plan would publish, decoded: the loose folder's, or each archive's own
+ * (`liveupdate.game.dmanifest` entry). One that cannot be read is left out: the local check and
+ * the pipeline report it with the reason. Read only when needed (a development pin to check).
+ */
+export async function readPlannedManifests(plan: PublishPlan): Promise<{ file: string; manifest: Manifest }[]> {
+  const decoded: { file: string; manifest: Manifest }[] = [];
+  const decode = (file: string, bytes: Uint8Array): void => {
+    try {
+      decoded.push({ file, manifest: decodeManifest(bytes, { file }) });
+    } catch (error) {
+      if (!isLupError(error)) throw error;
+    }
+  };
+  if (plan.manifest) decode(plan.manifest.path, await readFile(plan.manifest.path));
+  for (const archive of plan.archives) {
+    const source = await fileByteSource(archive.path);
+    try {
+      let bytes: Uint8Array | undefined;
+      await forEachArchiveEntry(source, async (entry) => {
+        if (entry.name === MANIFEST_NAME) bytes = await readEntryBytes(entry, MAX_MANIFEST_BYTES);
+      }, { location: { file: archive.path } });
+      if (bytes) decode(archive.path, bytes);
+    } catch (error) {
+      if (!isLupError(error)) throw error;
+    } finally {
+      await source.close();
+    }
+  }
+  return decoded;
 }

@@ -81,7 +81,7 @@ Run again with --apply to mark them; a run with --apply after 60 min deletes wha
       ok: true, game: 'space', applied: false, scanned: 6, referenced: 2,
       unreferenced: orphans.map((key, i) => ({ key, sizeBytes: sizes[i] })),
       reclaimableBytes: sizes.reduce((a, b) => a + b, 0), retainedReleases: ['build-1'],
-      deleted: [], marked: [], graceMinutes: 60,
+      deleted: [], marked: [], graceMinutes: 60, minAgeDays: 7,
     });
   });
 

@@ -46,7 +46,7 @@ describe('lup promote and lup rollback', () => {
   });
 
   test('a retried promote with the same --request-id is applied once', async () => {
-    const args = ['promote', '--game', 'space', '--from', 'beta', '--to', 'candidate', '--request-id', 'ci-4711'];
+    const args = ['promote', '--game', 'space', '--from', 'beta', '--to', 'candidate', '--create-channel', '--request-id', 'ci-4711'];
     const first = await published.lup([...args, '--json']);
     const again = await published.lup(args);
     expect(first.code).toBe(0);
@@ -96,6 +96,20 @@ describe('lup promote and lup rollback', () => {
   actual:   none
 "
 `);
+  });
+
+  test('development mode: promote to a mistyped channel exits 1 with CHANNEL_UNKNOWN, suggests the closest channel and creates nothing', async () => {
+    const run = await published.lup(['promote', '--game', 'space', '--from', 'beta', '--to', 'stabel']);
+    expect(run.code).toBe(1);
+    expect(run.err.split('\n')[0]).toBe('CHANNEL_UNKNOWN: Game "space" has no channel "stabel"; did you mean "stable"? Its channels: beta, candidate, stable. To create "stabel" with this promote, pass --create-channel.');
+    expect(await published.stack.store.get(keys.pointer('space', 'stabel'))).toBeUndefined();
+  });
+
+  test('development mode: promote --create-channel creates a channel on purpose', async () => {
+    const beta = await pointer('space', 'beta');
+    const run = await published.lup(['promote', '--game', 'space', '--from', 'beta', '--to', 'qa', '--create-channel', '--json']);
+    expect(run.code).toBe(0);
+    expect(await pointer('space', 'qa')).toMatchObject({ sequence: 1, releaseId: beta.releaseId, cause: 'promote' });
   });
 
   test('promote from a channel without a release exits 1 with CHANNEL_EMPTY', async () => {

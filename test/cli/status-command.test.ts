@@ -45,13 +45,11 @@ describe('lup status', () => {
     });
   });
 
-  test('says how to publish when a game has no channel yet, and exits 1', async () => {
+  test('names the games found when the game has no channel and no upload, and exits 1', async () => {
     const run = await published.lup(['status', '--game', 'unknown-game']);
     expect(run.code).toBe(1);
-    expect(run.out).toMatchInlineSnapshot(`
-"Game unknown-game has no released channel yet; publish with \`lup publish --game unknown-game --channel <name>\`.
-"
-`);
+    expect(run.out).toBe('');
+    expect(run.err.split('\n')[0]).toBe('GAME_UNKNOWN: Game "unknown-game" has no channel and no upload here; games found: space.');
   });
 
   test("shows a live upload's state, release and events", async () => {
@@ -104,12 +102,12 @@ RELEASE_INCOMPLETE: Archive levels.zip named in the release request never arrive
     });
   });
 
-  test('exits 2 naming --upload and the known uploads when the upload has no status', async () => {
+  test('exits 1 with UPLOAD_NOT_FOUND naming the known uploads when the upload has no status', async () => {
     const run = await published.lup(['status', '--game', 'space', '--upload', 'build-9']);
-    expect(run.code).toBe(2);
+    expect(run.code).toBe(1);
     expect(run.out).toBe('');
     // Most recent first; S3 times have a one-second resolution, so the three may tie.
-    expect(run.err).toMatch(/^error: --upload "build-9" has no status in game "space" \(status\/space\/build-9\.json\): the pipeline has not seen its release request yet, or the id is wrong\. Most recent uploads: build-\d, build-\d, build-\d\.\n$/);
+    expect(run.err).toMatch(/^UPLOAD_NOT_FOUND: Upload "build-9" has no status in game "space": the pipeline has not seen its release request yet, or the id is wrong\. Most recent uploads: build-\d, build-\d, build-\d \(all of them: lup uploads --game space\)\.\n/);
   });
 
   test('exits 2 naming the flag when --game is missing or invalid', async () => {

@@ -51,4 +51,10 @@ describe('a target given by --endpoint alone', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toBe('error: --endpoint "localhost:4569" is not an http:// or https:// URL, nor "aws"; did you mean --endpoint http://localhost:4569?\n');
   });
+
+  it('names the missing scheme of --endpoint 127.0.0.1:4569 on publish too, before sending anything', async () => {
+    const run = await lup(['publish', SAMPLE, '--game', 'sample', '--channel', 'stable', '--endpoint', '127.0.0.1:4569'], stack.dir);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('error: --endpoint "127.0.0.1:4569" is not an http:// or https:// URL, nor "aws"; did you mean --endpoint http://127.0.0.1:4569?\n');
+  });
 });

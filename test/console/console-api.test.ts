@@ -97,7 +97,7 @@ describe('the console API', () => {
     const again = await call('/api/games/space/channels', { headers: { ...withToken(), 'if-none-match': tag } });
     expect(again.status).toBe(304);
     expect(again.body).toBe('');
-    await published.lup(['promote', '--game', 'space', '--from', 'stable', '--to', 'candidate']);
+    await published.lup(['promote', '--game', 'space', '--from', 'stable', '--to', 'candidate', '--create-channel']);
     const changed = await call('/api/games/space/channels', { headers: { ...withToken(), 'if-none-match': tag } });
     expect(changed.status).toBe(200);
     expect(changed.headers.etag).not.toBe(tag);

@@ -6,6 +6,7 @@
  * reason, which the channel history keeps.
  */
 import { createHash } from 'node:crypto';
+import { closestName } from '../closest-name';
 import { lupError, type LupError } from '../errors';
 import { isValidId, keys } from '../keys';
 import { validateManifest } from '../format/validate-manifest';
@@ -24,10 +25,26 @@ export { readRelease } from './records';
 
 /** A request to the control entry. `requestId` makes a retried request apply once. */
 export type ControlRequest =
-  | { readonly action: 'promote'; readonly game: string; readonly from: string; readonly to: string; readonly requestId: string; readonly force?: string }
+  | PromoteRequest
   | { readonly action: 'rollback'; readonly game: string; readonly channel: string; readonly toRelease?: string; readonly requestId: string; readonly force?: string }
   | { readonly action: 'gc'; readonly game: string; readonly apply: boolean }
   | RolloutRequest;
+
+/**
+ * Point channel `to` at the release channel `from` serves. In development mode (no configuration,
+ * where any channel name is valid) `to` must already have a pointer unless `createChannel` is
+ * true: a mistyped `--to` would otherwise become a new channel no game reads.
+ */
+export interface PromoteRequest {
+  readonly action: 'promote';
+  readonly game: string;
+  readonly from: string;
+  readonly to: string;
+  readonly requestId: string;
+  readonly force?: string;
+  /** @default false - refuse a `to` channel that has no pointer yet (development mode) */
+  readonly createChannel?: boolean;
+}
 
 /** The staged-rollout operations (`lup rollout <op>`). */
 export const ROLLOUT_OPS = ['start', 'set', 'halt', 'complete', 'abort'] as const;
@@ -73,7 +90,8 @@ export function parseControlRequest(value: unknown): ControlRequest {
       if (typeof r.apply !== 'boolean') return bad('apply', 'true or false', r.apply);
       return { action: 'gc', game, apply: r.apply };
     case 'promote':
-      return { action: 'promote', game, from: id('from'), to: id('to'), requestId: text('requestId', 200), ...force };
+      if (r.createChannel !== undefined && typeof r.createChannel !== 'boolean') return bad('createChannel', 'true or false', r.createChannel);
+      return { action: 'promote', game, from: id('from'), to: id('to'), requestId: text('requestId', 200), ...force, ...(r.createChannel === true ? { createChannel: true } : {}) };
     case 'rollback':
       return { action: 'rollback', game, channel: id('channel'), requestId: text('requestId', 200), ...(r.toRelease === undefined ? {} : { toRelease: id('toRelease') }), ...force };
     case 'rollout': {
@@ -232,6 +250,7 @@ export async function runControl(context: PipelineContext, request: ControlReque
   }
   if (request.action === 'rollout') return { action: 'rollout', op: request.op, flip: await runRollout(context, rules, request) };
   if (request.action === 'promote') {
+    if (!rules.config && !request.createChannel) await requireExistingChannel(context, request.game, request.to);
     const source = await readPointer(context, request.game, request.from);
     const release = await readRelease(context, request.game, source.releaseId);
     return { action: 'promote', flip: await flipChecked(context, rules, { channel, release, requestId: request.requestId, cause: 'promote', force: request.force }) };
@@ -247,6 +266,27 @@ export async function runControl(context: PipelineContext, request: ControlReque
   }
   const release = await readRelease(context, request.game, targetId);
   return { action: 'rollback', flip: await flipChecked(context, rules, { channel, release, requestId: request.requestId, cause: 'rollback', force: request.force }) };
+}
+
+/**
+ * Development mode: refuse a promote into a channel that has no pointer yet with `CHANNEL_UNKNOWN`,
+ * naming the closest existing channel and how to create it on purpose. (With a configuration, the
+ * configured channels are the ones that exist; {@link checkChannel} holds that rule.)
+ */
+async function requireExistingChannel(context: PipelineContext, game: string, channel: string): Promise<void> {
+  const prefix = keys.channelsPrefix(game);
+  const channels = (await context.store.list(prefix))
+    .map((o) => o.key.slice(prefix.length))
+    .filter((name) => name.endsWith('.json') && !name.includes('/'))
+    .map((name) => name.slice(0, -'.json'.length));
+  if (channels.includes(channel)) return;
+  const near = closestName(channel, channels);
+  throw lupError({
+    code: 'CHANNEL_UNKNOWN', location: { key: keys.pointer(game, channel), field: 'to' },
+    expected: channels.length > 0 ? `one of ${channels.join(', ')}, or createChannel (--create-channel)` : 'createChannel (--create-channel)', actual: channel,
+    message: `Game "${game}" has no channel "${channel}"${near ? `; did you mean "${near}"?` : '.'} `
+      + `${channels.length > 0 ? `Its channels: ${channels.join(', ')}. ` : ''}To create "${channel}" with this promote, pass --create-channel.`,
+  });
 }
 
 /**

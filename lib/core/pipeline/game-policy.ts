@@ -10,6 +10,7 @@ import type { Manifest } from '../format/manifest';
 import { parsePublicKey } from '../config';
 import { policyForGame, type ValidationPolicy } from '../format/policy';
 import { checkManifestSignature } from '../format/signature';
+import type { ObjectStore } from '../ports';
 import type { PipelineContext } from './context';
 import { createJson, readJson } from './documents';
 
@@ -39,12 +40,17 @@ export interface GameRules {
 // A pin is written once (create-only) and never changes, so a pin once read is kept per store.
 const pinCache = new WeakMap<object, Map<string, GamePin>>();
 
+/** Development mode: the pin of a game, or undefined before its first release (also read by `lup publish`). */
+export async function readGamePin(store: ObjectStore, game: string): Promise<GamePin | undefined> {
+  return (await readJson<GamePin>(store, keys.gamePin(game)))?.value;
+}
+
 async function readPin(context: PipelineContext, game: string): Promise<GamePin | undefined> {
   const cache = pinCache.get(context.store) ?? new Map<string, GamePin>();
   pinCache.set(context.store, cache);
   const cached = cache.get(game);
   if (cached) return cached;
-  const pin = (await readJson<GamePin>(context.store, keys.gamePin(game)))?.value;
+  const pin = await readGamePin(context.store, game);
   if (pin) cache.set(game, pin);
   return pin;
 }
@@ -127,7 +133,8 @@ export function checkPin(rules: GameRules, manifest: Manifest): LupError[] {
     errors.push(lupError({
       code: 'PINNED_PROJECT_MISMATCH', location: { field: 'data.header.project_identifier' },
       expected: `${pin.projectIdentifier} (pinned by release ${pin.releaseId})`, actual: manifest.projectIdentifier,
-      message: `Game "${rules.game}" was first released from another Defold project; a release from this project is refused.`,
+      message: `Game "${rules.game}" is pinned to Defold project ${pin.projectIdentifier} (the SHA-1 of its project title, pinned by its first release ${pin.releaseId}), `
+        + `but this manifest is from project ${manifest.projectIdentifier}; publish it under another game id, or check project.title in game.project.`,
     }));
   }
   if (pin.publicKey && checkManifestSignature(manifest, parsePublicKey(pin.publicKey, 'pin.publicKey')) !== 'valid') {

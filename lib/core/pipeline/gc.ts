@@ -35,8 +35,10 @@ export interface GcReport {
   readonly deleted: readonly string[];
   /** Marked and waiting for the grace period; a later run deletes them if they are still unreferenced. */
   readonly marked: readonly string[];
-  /** Minutes between marking and deleting. */
+  /** Minutes between marking and deleting (0: a run deletes what it marks). */
   readonly graceMinutes: number;
+  /** Days content and releases are kept whatever references them (0: none is kept for its age). */
+  readonly minAgeDays: number;
 }
 
 /** Run garbage collection for a game. A dry run (`apply` false) writes nothing. */
@@ -60,6 +62,7 @@ export async function collectGarbage(context: PipelineContext, game: string, app
   const base = {
     game, applied: apply, scanned: candidates.length, referenced: referenced.size, unreferenced,
     reclaimableBytes: unreferenced.reduce((n, o) => n + o.sizeBytes, 0), retainedReleases: [...retained], graceMinutes: retention.gcGraceMinutes,
+    minAgeDays: retention.minAgeDays,
   };
   if (!apply) return { ...base, deleted: [], marked: [] };
 
