@@ -51,7 +51,7 @@ describe('concurrent operations on one channel', () => {
     const v1 = await writeContent(stack, 'p1', { seed: 200, resourceCount: 5 });
     const v2 = await writeContent(stack, 'p2', { seed: 201, resourceCount: 5 });
     const r1 = JSON.parse((await lup(stack, ['publish', v1.zip, '--game', 'g', '--channel', 'beta', '--json'])).out);
-    await runControl(stack.context, { action: 'promote', game: 'g', from: 'beta', to: 'stable', requestId: 'promote-1' });
+    await runControl(stack.context, { action: 'promote', game: 'g', from: 'beta', to: 'stable', requestId: 'promote-1', createChannel: true });
     const r2 = JSON.parse((await lup(stack, ['publish', v2.zip, '--game', 'g', '--channel', 'stable', '--json'])).out);
     expect((await pointerOf(stack, 'g', 'stable'))).toMatchObject({ releaseId: r2.releaseId, sequence: 2 });
 
