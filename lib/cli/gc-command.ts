@@ -26,8 +26,10 @@ Kept: everything the last retention.releasesPerChannel releases of each channel 
 current ones included), every release younger than retention.minAgeDays, and every object younger
 than retention.minAgeDays (an upload may still be on its way). Development mode (no --config) keeps
 10 releases per channel and 7 days. To see gc work on \`lup local\`, give it (and this command) a
---config with "retention": { "releasesPerChannel": 1, "minAgeDays": 0, "gcGraceMinutes": 0 }: one
---apply then deletes at once what no retained release references. Against a deployed stack with
+--config with "retention": { "releasesPerChannel": 1, "minAgeDays": 0, "gcGraceMinutes": 1 }: one
+--apply marks what no retained release references, and another a minute later deletes it
+(gcGraceMinutes is at least 1: with 0 a run would delete what a release flipping at that moment
+has just claimed). Against a deployed stack with
 gcGraceMinutes below ${SAFE_GC_GRACE_MINUTES} or minAgeDays below 1, gc warns: a release in flight could lose content. Garbage collection refuses to delete anything when a reference
 cannot be read (GC_INCOMPLETE_VIEW): a missed reference would delete content a live game downloads.
 

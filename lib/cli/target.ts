@@ -37,7 +37,7 @@ export function addTargetOptions(command: Command, options: { control?: boolean 
     .option('--bucket <name>', `bucket of the studio stack (output BucketName of the CDK stack). Default: ${LOCAL_BUCKET} for local stacks`)
     .option('--region <region>', 'AWS region of the bucket. Default: AWS_REGION or your profile')
     .option('--data-dir <dir>', `data folder of the embedded local stack. Default: ${DEFAULT_DATA_DIR} in the current folder`)
-    .option('--config <file>', 'studio configuration (JSON) for the embedded local stack. Default: development mode')
+    .option('--config <file>', 'studio configuration (JSON): the games\' rules for the local check, the embedded stack and operator commands against a lup local started with one. Default: development mode')
     .option('--cdn <url>', 'CDN base URL players download from (CDK output CdnBaseUrl). Default: the local CDN');
   if (options.control) {
     command.option('--control-function <name>', 'control Lambda of a deployed stack (output ControlFunctionName); operators invoke it with the operator role. Default: apply the operation directly through the S3 endpoint');
@@ -147,6 +147,11 @@ export async function openTarget(options: TargetOptions, io: CliIo, role: Target
       // writes absolute URLs; from here the pointer would keep a stale CDN copy for its lifetime.
       if (!loopback) {
         throw new UsageError(`--control-function is required for ${request.action} against ${endpoint ? endpoint.origin : 'Amazon S3'} (the CDK stack output ControlFunctionName): the control function holds the grants, invalidates the CDN and writes the CDN's absolute URLs. For example: --control-function studio-control-9z8y`);
+      }
+      // A `lup local` started with a studio configuration: its rules (channels, retention) hold only
+      // if this command applies the same ones; without --config it would run in development mode.
+      if (!config && discovered?.developmentMode === false) {
+        throw new UsageError(`The lup local at ${endpoint?.origin ?? options.endpoint} runs with a studio configuration: pass the same --config <file> so ${request.action} applies its games' rules (channels, retention), as the control function does on AWS.`);
       }
       const [{ RecordingInvalidator }, { systemClock }, { runControl }] = await Promise.all([import('../adapters/cdn'), import('../core/ports'), import('../core/pipeline/control')]);
       const context: PipelineContext = { store, cdn: new RecordingInvalidator(), clock: systemClock, config, cdnBaseUrl: cdnBaseUrl ?? '' };

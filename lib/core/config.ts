@@ -225,7 +225,10 @@ function validateGame(problems: Problems, index: number, raw: unknown): GameConf
         // 0 is allowed for development (lup local): gc then shows its effect at once.
         minAgeDays: nonNegativeInteger(problems, `${path}.retention.minAgeDays`, raw.retention.minAgeDays, DEFAULT_RETENTION.minAgeDays),
         stagingExpiryDays: positiveInteger(problems, `${path}.retention.stagingExpiryDays`, raw.retention.stagingExpiryDays, DEFAULT_RETENTION.stagingExpiryDays),
-        gcGraceMinutes: nonNegativeInteger(problems, `${path}.retention.gcGraceMinutes`, raw.retention.gcGraceMinutes, DEFAULT_RETENTION.gcGraceMinutes),
+        // At least 1, even for development: gc deletes only what an earlier run marked at least this
+        // long ago, which is what keeps a release that is flipping right now from losing its content
+        // (with 0, one run marks and deletes, racing the flip; adversary finding F4 of issue 12).
+        gcGraceMinutes: positiveInteger(problems, `${path}.retention.gcGraceMinutes`, raw.retention.gcGraceMinutes, DEFAULT_RETENTION.gcGraceMinutes),
       };
     }
   }

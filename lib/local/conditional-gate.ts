@@ -99,6 +99,13 @@ export interface ConditionalGateHandle {
   /** `http://host:port`: the S3 endpoint clients use. */
   readonly endpoint: string;
   readonly stats: Readonly<GateStats>;
+  /**
+   * From now on admit only requests signed by the identity named `name` (the pipeline's own key);
+   * everyone else gets 503. Called when the stack stops: a write answered 200 must reach the
+   * pipeline, so outside writes are refused before the event router stops, while the handlers
+   * still finishing their deliveries keep their way to the store.
+   */
+  admitOnly(name: string): void;
   /** Stop listening, drop connections and upstream sockets. */
   close(): Promise<void>;
 }
@@ -309,6 +316,9 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
    * reach. When it is served, `req.url` and the copy source become the canonical form of what was
    * checked and the authentication is removed, so s3rver sees exactly that.
    */
+  /** Set while stopping: the one identity still admitted (see `admitOnly`). */
+  let onlyIdentity: string | undefined;
+
   async function admitRequest(req: IncomingMessage): Promise<Refusal | undefined> {
     const method = req.method ?? 'GET';
     const early = refuseBrowserRequest(method, req.headers) ?? refuseHost(req.headers, allowedHosts);
@@ -317,6 +327,9 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
     if ('unsafe' in target) return { status: 400, code: 'InvalidArgument', message: `Refused request path: ${target.unsafe}.`, extra: {} };
     const identity = await verifier.verify({ method, target, headers: req.headers, rawHeaders: req.rawHeaders });
     if ('status' in identity) return identity;
+    if (onlyIdentity !== undefined && identity.name !== onlyIdentity) {
+      return { status: 503, code: 'ServiceUnavailable', message: 'The local stack is stopping; nothing was stored. Retry once it runs again.', extra: {} };
+    }
     const refusal = authorize(identity, method, target, req.headers, request.access.bucket);
     if (refusal) return refusal;
     const query = forwardedQuery(target.query);
@@ -601,6 +614,9 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
     port,
     endpoint: `http://${host}:${port}`,
     stats,
+    admitOnly(name) {
+      onlyIdentity = name;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => {

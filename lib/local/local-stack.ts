@@ -24,7 +24,7 @@ import { S3ObjectStore } from '../adapters/s3-store';
 import { startCdnServer, type CdnServerHandle } from './cdn-server';
 import { startConditionalGate, type ConditionalGateHandle } from './conditional-gate';
 import { EventRouter, type EventRouterOptions, type StepHandlers } from './event-router';
-import { createPipelineCredentials, localIdentities, LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCredentials } from './request-auth';
+import { createPipelineCredentials, localIdentities, PIPELINE_IDENTITY_NAME, LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCredentials } from './request-auth';
 import { LOCAL_BUCKET } from './defaults';
 import { startS3Server, type S3ServerHandle } from './s3-server';
 
@@ -160,6 +160,8 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
       if (event.Records.every((r) => r.s3.bucket.name === bucket)) router.handleS3Event(event);
     });
     cleanups.push(async () => {
+      // Outside writes first: a PUT answered 200 after the router stopped would never be verified.
+      gate.admitOnly(PIPELINE_IDENTITY_NAME);
       await router.stop();
       unsubscribe();
     });

@@ -42,6 +42,9 @@ export { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCred
  */
 export type LocalReach = 'publisher' | 'full';
 
+/** The name of the pipeline's own identity (the key of {@link createPipelineCredentials}). */
+export const PIPELINE_IDENTITY_NAME = 'pipeline';
+
 /** A key pair the gate accepts and what it may do. */
 export interface LocalIdentity extends LocalCredentials {
   /** A name for messages, e.g. "publisher". */
@@ -63,7 +66,7 @@ export function localIdentities(pipeline: LocalCredentials): LocalIdentity[] {
   return [
     { name: 'publisher', reach: 'publisher', ...LOCAL_PUBLISHER_CREDENTIALS },
     { name: 'operator', reach: 'full', ...LOCAL_OPERATOR_CREDENTIALS },
-    { name: 'pipeline', reach: 'full', ...pipeline },
+    { name: PIPELINE_IDENTITY_NAME, reach: 'full', ...pipeline },
   ];
 }
 

@@ -181,6 +181,51 @@ server.on('event', (event) => {
 });
 
 const store = server.store;
+
+// Whole writes: s3rver streams a PUT's body into the object's file in place and writes its MD5 only
+// when the body ended. A client that aborts mid-body left the file half-rewritten under the old
+// object's MD5 (its ETag), and the request's promise never settled (an open file per abort). Here
+// the body goes to a temporary file beside the object, renamed over it only once complete; an
+// aborted body removes the temporary file and leaves the object as it was.
+const { pipeline } = require('node:stream/promises');
+const { Transform } = require('node:stream');
+const crypto = require('node:crypto');
+const { createWriteStream } = require('node:fs');
+let temporaryId = 0;
+async function writeWhole(content, finalPath) {
+  const temporary = finalPath + '.lup-partial-' + process.pid + '-' + (++temporaryId);
+  const md5 = crypto.createHash('md5');
+  let size = 0;
+  try {
+    if (Buffer.isBuffer(content)) {
+      md5.update(content);
+      size = content.length;
+      await fs.writeFile(temporary, content);
+    } else {
+      await pipeline(content, new Transform({ transform(chunk, _encoding, callback) { md5.update(chunk); size += chunk.length; callback(null, chunk); } }), createWriteStream(temporary));
+    }
+    await fs.rename(temporary, finalPath);
+  } catch (error) {
+    await fs.unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  return { size, md5: md5.digest('hex') };
+}
+store.putObject = async (object) => {
+  const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+  await fs.mkdir(path.dirname(objectPath), { recursive: true });
+  const { size, md5 } = await writeWhole(object.content, objectPath);
+  await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+  return { size, md5 };
+};
+store.putPart = async (bucket, uploadId, partNumber, content) => {
+  const partPath = path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, String(partNumber));
+  await fs.mkdir(path.dirname(partPath), { recursive: true });
+  const { size, md5 } = await writeWhole(content, partPath);
+  await fs.writeFile(partPath + '.md5', md5);
+  return { size, md5 };
+};
+
 const copyObject = store.copyObject.bind(store);
 store.copyObject = async (srcBucket, srcKey, destBucket, destKey, replacementMetadata) => {
   const from = store.getResourcePath(srcBucket, srcKey, 'object.md5');

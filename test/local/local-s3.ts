@@ -19,6 +19,8 @@ export interface LocalS3 {
   readonly gate: ConditionalGateHandle;
   readonly client: S3Client;
   readonly store: S3ObjectStore;
+  /** The full-reach key the client signs with. */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function startLocalS3(bucket = 'lup-test'): Promise<LocalS3> {
     dir,
     bucket,
     s3,
+    credentials,
     gate,
     client,
     store,

@@ -5,7 +5,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '../../lib/local/request-auth';
 import { startLocalS3, type LocalS3 } from './local-s3';
 
 const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
@@ -14,6 +17,52 @@ async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }
+
+/** A PUT signed for `bytes.length + 1` bytes whose connection is cut after `bytes`: an aborted upload. */
+async function abortedPut(endpoint: string, bucket: string, key: string, bytes: Buffer, credentials: { accessKeyId: string; secretAccessKey: string }): Promise<void> {
+  const url = new URL(endpoint);
+  const signer = new SignatureV4({ credentials, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+  const path = `/${bucket}/${key}`;
+  const signed = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path,
+    headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': String(bytes.length + 1) } });
+  await new Promise<void>((resolve) => {
+    const req = request({ host: url.hostname, port: Number(url.port), method: 'PUT', path, headers: signed.headers });
+    req.on('error', () => undefined);
+    req.write(bytes, () => setTimeout(() => { req.destroy(); resolve(); }, 100));
+  });
+}
+
+async function openFiles(): Promise<number> {
+  return (await readdir('/proc/self/fd')).length;
+}
+
+describe('local S3 server: an aborted PUT (adversary F1, F2)', () => {
+  let s3: LocalS3;
+  beforeAll(async () => { s3 = await startLocalS3(); });
+  afterAll(async () => { await s3.close(); });
+
+  it('leaves the object it would have replaced as it was: same bytes, same ETag, and a copy pinned to that ETag copies those bytes', async () => {
+    const good = Buffer.alloc(200_000, 1);
+    const bad = Buffer.alloc(150_000, 2);
+    await s3.store.put('staging/g/u/aa', good);
+    await abortedPut(s3.gate.endpoint, s3.bucket, 'staging/g/u/aa', bad, s3.credentials);
+    await new Promise((r) => setTimeout(r, 200));
+    const after = await s3.store.get('staging/g/u/aa');
+    expect(Buffer.from(after!.body).equals(good)).toBe(true);
+    expect(after!.etag.replace(/"/g, '')).toBe(md5(good));
+    await s3.store.copy('staging/g/u/aa', 'content/g/aa', { sourceIfMatch: `"${md5(good)}"`, contentType: 'application/octet-stream' });
+    expect(Buffer.from((await s3.store.get('content/g/aa'))!.body).equals(good)).toBe(true);
+  });
+
+  it('keeps no file open and no partial file behind', async () => {
+    const before = await openFiles();
+    for (let i = 0; i < 30; i++) await abortedPut(s3.gate.endpoint, s3.bucket, `staging/g/u/ab${i}`, Buffer.alloc(70_000, 3), s3.credentials);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await openFiles()).toBeLessThan(before + 10);
+    expect((await filesUnder(s3.dir)).filter((f) => f.includes('/ab'))).toEqual([]);
+    expect(await s3.store.list('staging/g/u/ab')).toEqual([]);
+  });
+});
 
 describe('local S3 server: copies that replace metadata', () => {
   let s3: LocalS3;

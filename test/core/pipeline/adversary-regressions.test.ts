@@ -143,3 +143,17 @@ describe('an archive over S3\'s 5 GiB single-copy limit', () => {
     expect(sim.store.bytes(staged)).toBeUndefined();
   });
 });
+
+describe('adversary F4 (issue 12 review): a gc grace of 0 is refused', () => {
+  // With 0, one gc run marks and deletes at once, and can delete what a release flipping at that
+  // moment has just claimed: the pointer then names missing content (reproduced on lup local).
+  const game = (retention: Record<string, number>) => ({ games: [{ id: 'g', projectTitle: 'G', channels: ['stable'], retention }] });
+  it('refuses gcGraceMinutes 0 and names the field', () => {
+    const result = validateStudioConfig(game({ gcGraceMinutes: 0 }));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.map((e) => [e.code, e.location?.field])).toEqual([['CONFIG_INVALID', 'games[0].retention.gcGraceMinutes']]);
+  });
+  it('still accepts minAgeDays 0 with a grace of 1 minute (development)', () => {
+    expect(validateStudioConfig(game({ minAgeDays: 0, gcGraceMinutes: 1 })).ok).toBe(true);
+  });
+});
