@@ -33,7 +33,8 @@ would become a new channel: --to must already have a release, unless --create-ch
 (CHANNEL_UNKNOWN names the closest existing channel). With a configuration, the configured channels
 exist.
 
-Exit codes: 0 promoted; 1 refused (a rule of the game's current configuration, e.g. MANIFEST_ENGINE_UNSUPPORTED; CHANNEL_EMPTY: --from has no release; CHANNEL_UNKNOWN; GAME_UNKNOWN);
+Exit codes: 0 promoted; 1 refused (a rule of the game's current configuration, e.g. MANIFEST_ENGINE_UNSUPPORTED; CHANNEL_EMPTY: --from has no release;
+RELEASE_INCOMPLETE: garbage collection removed the content of the release --from serves; CHANNEL_UNKNOWN; GAME_UNKNOWN);
 2 bad usage.
 
 Examples:

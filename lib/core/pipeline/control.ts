@@ -13,12 +13,12 @@ import { validateManifest } from '../format/validate-manifest';
 import type { ReleaseRecord } from '../documents/release-record';
 import { ROLLOUT_SHARE_WHOLE, type ChannelPointer, type PointerRollout, type RolloutCause } from '../documents/pointer';
 import type { PipelineContext } from './context';
-import { completeFlip, findLandedFlip, flipChannel, type FlipResponse } from './flip';
+import { assertServable, completeFlip, findLandedFlip, flipChannel, releaseCollected, type FlipResponse } from './flip';
 import { collectGarbage, type GcReport } from './gc';
 import { checkChannel, checkPin, gcGraceMinutes, resolveGame, type GameRules } from './game-policy';
 import { readArchiveReceipt } from './receipts';
 import { readPointer, readRelease } from './records';
-import { readStoredManifest } from './verified';
+import { findStoredManifest } from './verified';
 
 export type { GcReport } from './gc';
 export { readRelease } from './records';
@@ -120,7 +120,10 @@ async function checkCurrentRules(context: PipelineContext, rules: GameRules, rel
   }
   const errors: LupError[] = [];
   for (const sha of shas) {
-    const manifest = await readStoredManifest(context, release.game, sha);
+    // Not readStoredManifest: its INTERNAL ("the step is retried") is for pipeline steps; here a
+    // missing manifest means gc collected the release, which the operator must hear about.
+    const manifest = await findStoredManifest(context, release.game, sha);
+    if (!manifest) throw releaseCollected(release, [keys.manifest(release.game, sha)]);
     errors.push(...validateManifest(manifest, rules.policy, { key: keys.manifest(release.game, sha) }).errors, ...checkPin(rules, manifest));
   }
   return errors;
@@ -128,6 +131,8 @@ async function checkCurrentRules(context: PipelineContext, rules: GameRules, rel
 
 /** The game's current rules against a release: refused unless forced; the reason to record when forced. */
 async function passRules(context: PipelineContext, rules: GameRules, release: ReleaseRecord, cause: string, force: string | undefined): Promise<{ reason?: string }> {
+  // Content gc removed is no rule --force could override: say so before reading its manifests.
+  await assertServable(context, release);
   const errors = await checkCurrentRules(context, rules, release);
   if (errors.length > 0 && !force) {
     const [first] = errors;
