@@ -5,6 +5,7 @@
  *   npx cdk deploy -c studioConfig='{"games":[…]}'
  *   npx cdk synth  -c example=true                         (the example games of examples/studio.json)
  *   optional: -c publisherScope=game   -c publisherKeySerial=2   -c operatorMfa=false
+ *             -c operatorPrincipals=arn:aws:iam::<account>:role/<name>,…
  *
  * The context is validated before any construct exists (lib/constructs/studio-app.ts); every
  * configuration problem is printed, naming its field, and the app exits non-zero. The AWS

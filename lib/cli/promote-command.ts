@@ -29,11 +29,12 @@ project): a release from before a key rotation or an engine narrowing is refused
 unless --force "<reason>" is given; the reason is kept in the channel's history.
 
 In development mode (no studio configuration) every channel name is valid, so a mistyped --to
-would become a new channel: --to must already have a release, unless --create-channel is given
-(CHANNEL_UNKNOWN names the closest existing channel). With a configuration, the configured channels
-exist.
+would become a new channel: --to must already have a release, unless --create-channel is given.
+A --from or --to that does not exist is refused with CHANNEL_UNKNOWN naming the closest existing
+channel (--from is checked first). With a configuration, the configured channels exist.
 
-Exit codes: 0 promoted; 1 refused (a rule of the game's current configuration, e.g. MANIFEST_ENGINE_UNSUPPORTED; CHANNEL_EMPTY: --from has no release; CHANNEL_UNKNOWN; GAME_UNKNOWN);
+Exit codes: 0 promoted; 1 refused (a rule of the game's current configuration, e.g. MANIFEST_ENGINE_UNSUPPORTED; CHANNEL_EMPTY: --from exists (configured) but has no release yet;
+RELEASE_INCOMPLETE: garbage collection removed the content of the release --from serves; CHANNEL_UNKNOWN; GAME_UNKNOWN);
 2 bad usage.
 
 Examples:

@@ -55,7 +55,7 @@ registerCommand((program, io, state) => {
     .option('--timeout <seconds>', 'how long to wait for the pipeline to release', '300')
     .option('--note <text>', 'note kept in the release history, e.g. the CI build number')
     .option('--public-key <file>', 'development mode only: the game.public.der (or PEM) to pin at the game\'s first release')
-    .option('--no-check', 'skip the local check before uploading (the pipeline still verifies everything)')
+    .option('--no-check', 'skip the local check of the content before uploading (format, digests and, with a studio configuration, the game\'s project, key and engines; it reads every byte). The pipeline still verifies everything, and in development mode the development-mode pin is still checked (it reads one small document and refuses another project before a byte is sent)')
     .option('--json', 'print one JSON document instead of text; no progress bar');
   addTargetOptions(command);
   command.addHelpText('after', `
@@ -72,7 +72,8 @@ Examples:
 
 In development mode (a lup local without --config, or the embedded stack), a game's first release
 pins its Defold project (and --public-key); later publishes read the pin first and refuse content
-from another project before sending a byte (PINNED_PROJECT_MISMATCH).
+from another project before sending a byte (PINNED_PROJECT_MISMATCH), with or without --no-check:
+the pipeline would refuse that content anyway, after the whole upload.
 
 Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad usage.`);
   command.action(async (paths: string[], options: PublishOptions) => {

@@ -27,7 +27,8 @@ project): a release from before a key rotation or an engine narrowing is refused
 unless --force "<reason>" is given; the reason is kept in the channel's history.
 
 Exit codes: 0 rolled back; 1 refused (a rule of the game's current configuration, e.g. MANIFEST_ENGINE_UNSUPPORTED; RELEASE_NOT_FOUND: no earlier release, or no such --to;
-CHANNEL_EMPTY: the channel has no release; CHANNEL_UNKNOWN); 2 bad usage.
+RELEASE_INCOMPLETE: garbage collection removed the release's content, so publish it again or pick another; CHANNEL_EMPTY: the channel has no release;
+CHANNEL_UNKNOWN: no such channel, naming the closest existing one); 2 bad usage.
 
 Examples:
   $ lup rollback --game space-game --channel stable

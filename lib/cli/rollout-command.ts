@@ -42,7 +42,7 @@ FNV-1a-32(salt ":" installId) mod 10000, is below the share in basis points; one
 
 Exit codes: 0 done; 1 refused (ROLLOUT_REFUSED: a rollout already runs, none runs, or the share does
 not widen; a rule of the game's current configuration, e.g. MANIFEST_ENGINE_UNSUPPORTED;
-RELEASE_NOT_FOUND; CHANNEL_EMPTY; CHANNEL_UNKNOWN; GAME_UNKNOWN); 2 bad usage.`;
+RELEASE_NOT_FOUND; RELEASE_INCOMPLETE: garbage collection removed the candidate's content; CHANNEL_EMPTY; CHANNEL_UNKNOWN; GAME_UNKNOWN); 2 bad usage.`;
 
 const HELP: Record<RolloutOp, { description: string; text: string }> = {
   start: {

@@ -3,13 +3,13 @@
  * options of `-c …`, checked before any construct exists, then one studio stack with the cdk-nag
  * AWS Solutions checks. Kept apart from bin/app.ts so tests can synthesise the app in-process.
  */
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Validations, aws_iam as iam } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { formatConfigErrors, loadStudioConfig } from './studio-config-source';
 import { PublisherScope, StudioStack } from './studio-stack';
 
 /** Every context key the app reads (`-c key=value`); docs/deploy.md explains each. */
-export const STUDIO_APP_CONTEXT_KEYS = ['config', 'studioConfig', 'example', 'publisherScope', 'publisherKeySerial', 'operatorMfa'] as const;
+export const STUDIO_APP_CONTEXT_KEYS = ['config', 'studioConfig', 'example', 'publisherScope', 'publisherKeySerial', 'operatorMfa', 'operatorPrincipals'] as const;
 
 /** The stack, or the text to print when the context is wrong (nothing was created then). */
 export type DefineStudioAppResponse = { readonly ok: true; readonly stack: StudioStack } | { readonly ok: false; readonly message: string };
@@ -21,6 +21,25 @@ function booleanContext(app: App, key: string, meaning: string): boolean | undef
   if (String(value) === 'true') return true;
   if (String(value) === 'false') return false;
   return `-c ${key}="${String(value)}" is not known. Use -c ${key}=true or -c ${key}=false (${meaning}).`;
+}
+
+/** An IAM role, user (paths allowed) or account root ARN, in any partition. */
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/;
+
+/**
+ * `-c operatorPrincipals=arn1,arn2`: the principals the operator role trusts, or an error naming
+ * the value; undefined when not given (the stack then trusts the account).
+ */
+function principalsContext(app: App): iam.IPrincipal[] | undefined | string {
+  const value = app.node.tryGetContext('operatorPrincipals');
+  if (value === undefined) return undefined;
+  const arns = String(value).split(',').map((a) => a.trim());
+  const bad = arns.find((a) => !PRINCIPAL_ARN.test(a));
+  if (bad !== undefined) {
+    return `-c operatorPrincipals: "${bad}" is not an IAM role, user or account root ARN. Use comma-separated ARNs, `
+      + 'e.g. -c operatorPrincipals=arn:aws:iam::123456789012:role/ci-deployer,arn:aws:iam::123456789012:user/oncall.';
+  }
+  return arns.map((arn) => new iam.ArnPrincipal(arn));
 }
 
 /** Read the app's context, validate it (the configuration reports every problem at once), and add the studio stack. */
@@ -44,10 +63,14 @@ export function defineStudioApp(app: App): DefineStudioAppResponse {
   // -c operatorMfa=false drops the MFA condition from the operator role's trust policy (docs/deploy.md).
   const operatorMfa = booleanContext(app, 'operatorMfa', 'false lets operators assume the role without MFA; default: MFA required');
   if (typeof operatorMfa === 'string') return { ok: false, message: operatorMfa };
+  // -c operatorPrincipals=arn1,arn2: who may assume the operator role (default: the account).
+  const operatorPrincipals = principalsContext(app);
+  if (typeof operatorPrincipals === 'string') return { ok: false, message: operatorPrincipals };
 
   const stack = new StudioStack(app, `Lup-${loaded.config.studio}`, {
     config: loaded.config,
     operatorRequiresMfa: operatorMfa,
+    ...(operatorPrincipals ? { operatorPrincipals } : {}),
     publisherScope: publisherScope as PublisherScope,
     publisherKeySerial,
     description: `Defold LiveUpdate publishing pipeline of studio ${loaded.config.studio}`,

@@ -112,16 +112,32 @@ describe('lup promote and lup rollback', () => {
     expect(await pointer('space', 'qa')).toMatchObject({ sequence: 1, releaseId: beta.releaseId, cause: 'promote' });
   });
 
-  test('promote from a channel without a release exits 1 with CHANNEL_EMPTY', async () => {
+  test('development mode: promote from a channel that does not exist exits 1 with CHANNEL_UNKNOWN naming --from and the channels', async () => {
     const run = await published.lup(['promote', '--game', 'space', '--from', 'nightly', '--to', 'stable']);
     expect(run.code).toBe(1);
     expect(normalise(run.err, published)).toMatchInlineSnapshot(`
-"CHANNEL_EMPTY: Channel "nightly" of game "space" has no release yet.
-  at s3 key channels/space/nightly.json
-  expected: a live release
-  actual:   no pointer
+"CHANNEL_UNKNOWN: Game "space" has no channel "nightly". Its channels: beta, candidate, qa, stable.
+  at s3 key channels/space/nightly.json, field from
+  expected: one of beta, candidate, qa, stable
+  actual:   nightly
 "
 `);
+  });
+
+  test('development mode: rollback of a mistyped channel exits 1 with CHANNEL_UNKNOWN and suggests the closest channel', async () => {
+    const run = await published.lup(['rollback', '--game', 'space', '--channel', 'stabel']);
+    expect(run.code).toBe(1);
+    expect(run.err.split('\n')[0]).toBe('CHANNEL_UNKNOWN: Game "space" has no channel "stabel"; did you mean "stable"? Its channels: beta, candidate, qa, stable.');
+  });
+
+  test('development mode: promote with a mistyped --from reports --from first, even when --to is mistyped too', async () => {
+    const run = await published.lup(['promote', '--game', 'space', '--from', 'betta', '--to', 'stabel', '--json']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.out).error).toMatchObject({
+      code: 'CHANNEL_UNKNOWN', location: { key: 'channels/space/betta.json', field: 'from' }, actual: 'betta',
+      message: expect.stringContaining('Game "space" has no channel "betta"; did you mean "beta"?'),
+    });
+    expect(await published.stack.store.get(keys.pointer('space', 'stabel'))).toBeUndefined();
   });
 
   test('exits 2 naming the flags for bad usage', async () => {

@@ -72,6 +72,18 @@ describe('lup publish in development mode', () => {
     expect(run.stderr).toContain('PINNED_PROJECT_MISMATCH');
   });
 
+  test('--no-check skips the local check but not the pin check, and --help says so', async () => {
+    const zip = join(published.dir, 'other-no-check.zip');
+    await writeZip(createContent({ seed: 5, resourceCount: 5, projectTitle: 'Other Game' }), zip);
+    stagingWrites.length = 0;
+    const run = await lup(['publish', zip, '--game', 'space', '--channel', 'stable', '--endpoint', proxyEndpoint, '--no-check', '--json'], published.dir);
+    expect(run.code).toBe(1);
+    expect(stagingWrites).toEqual([]);
+    expect(JSON.parse(run.stdout)).toMatchObject({ state: 'refused', phase: 'pin-check', errors: [{ code: 'PINNED_PROJECT_MISMATCH' }] });
+    const help = (await lup(['publish', '--help'], published.dir)).stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--no-check +skip the local check of the content .*the development-mode pin is still checked/);
+  });
+
   test('publishes content of the pinned project, and a new game, through the same proxy (it counts what is sent)', async () => {
     const zip = join(published.dir, 'moon.zip');
     await writeZip(createContent({ seed: 5, resourceCount: 5, projectTitle: 'Moon Game' }), zip);

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { defineStudioApp } from '../../lib/constructs/studio-app';
 import { loadStudioConfig } from '../../lib/constructs/studio-config-source';
 import { CDK_CONTEXT } from './helpers';
@@ -43,9 +44,23 @@ describe(defineStudioApp, () => {
     ['example', 'yes', '-c example="yes" is not known'],
     ['operatorMfa', 'no', '-c operatorMfa="no" is not known'],
     ['publisherScope', 'team', '-c publisherScope="team" is not known'],
+    ['operatorPrincipals', 'ci-bot', '-c operatorPrincipals: "ci-bot" is not an IAM role, user or account root ARN'],
+    ['operatorPrincipals', '', '-c operatorPrincipals: "" is not an IAM role, user or account root ARN'],
   ])('names a wrong -c %s', (key, value, message) => {
     const defined = defineStudioApp(appWith({ config: path.join(ROOT, 'examples', 'studio.json'), [key]: value }));
     expect(defined).toEqual({ ok: false, message: expect.stringContaining(message) });
+  });
+
+  test('-c operatorPrincipals=arn1,arn2 trusts exactly those principals in the operator role (MFA still required)', () => {
+    const ci = 'arn:aws:iam::123456789012:role/ci-deployer';
+    const oncall = 'arn:aws:iam::123456789012:user/oncall';
+    const defined = defineStudioApp(appWith({ config: path.join(ROOT, 'examples', 'studio.json'), operatorPrincipals: `${ci}, ${oncall}` }));
+    if (!defined.ok) throw new Error(defined.message);
+    const operator = Object.values(Template.fromStack(defined.stack).findResources('AWS::IAM::Role'))
+      .find((r) => String(r.Properties.Description).startsWith('LiveUpdate operator'));
+    const trusted = (operator!.Properties.AssumeRolePolicyDocument.Statement as { Principal: { AWS: unknown }; Condition?: unknown }[]);
+    expect(trusted.flatMap((t) => t.Principal.AWS)).toEqual([ci, oncall]);
+    expect(trusted.every((t) => JSON.stringify(t.Condition) === JSON.stringify({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } }))).toBe(true);
   });
 });
 

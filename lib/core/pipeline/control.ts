@@ -7,18 +7,18 @@
  */
 import { createHash } from 'node:crypto';
 import { closestName } from '../closest-name';
-import { lupError, type LupError } from '../errors';
+import { isLupError, lupError, type LupError } from '../errors';
 import { isValidId, keys } from '../keys';
 import { validateManifest } from '../format/validate-manifest';
 import type { ReleaseRecord } from '../documents/release-record';
 import { ROLLOUT_SHARE_WHOLE, type ChannelPointer, type PointerRollout, type RolloutCause } from '../documents/pointer';
 import type { PipelineContext } from './context';
-import { completeFlip, findLandedFlip, flipChannel, type FlipResponse } from './flip';
+import { assertServable, completeFlip, findLandedFlip, flipChannel, releaseCollected, type FlipResponse } from './flip';
 import { collectGarbage, type GcReport } from './gc';
 import { checkChannel, checkPin, gcGraceMinutes, resolveGame, type GameRules } from './game-policy';
 import { readArchiveReceipt } from './receipts';
 import { readPointer, readRelease } from './records';
-import { readStoredManifest } from './verified';
+import { findStoredManifest } from './verified';
 
 export type { GcReport } from './gc';
 export { readRelease } from './records';
@@ -120,7 +120,10 @@ async function checkCurrentRules(context: PipelineContext, rules: GameRules, rel
   }
   const errors: LupError[] = [];
   for (const sha of shas) {
-    const manifest = await readStoredManifest(context, release.game, sha);
+    // Not readStoredManifest: its INTERNAL ("the step is retried") is for pipeline steps; here a
+    // missing manifest means gc collected the release, which the operator must hear about.
+    const manifest = await findStoredManifest(context, release.game, sha);
+    if (!manifest) throw releaseCollected(release, [keys.manifest(release.game, sha)]);
     errors.push(...validateManifest(manifest, rules.policy, { key: keys.manifest(release.game, sha) }).errors, ...checkPin(rules, manifest));
   }
   return errors;
@@ -128,6 +131,8 @@ async function checkCurrentRules(context: PipelineContext, rules: GameRules, rel
 
 /** The game's current rules against a release: refused unless forced; the reason to record when forced. */
 async function passRules(context: PipelineContext, rules: GameRules, release: ReleaseRecord, cause: string, force: string | undefined): Promise<{ reason?: string }> {
+  // Content gc removed is no rule --force could override: say so before reading its manifests.
+  await assertServable(context, release);
   const errors = await checkCurrentRules(context, rules, release);
   if (errors.length > 0 && !force) {
     const [first] = errors;
@@ -202,7 +207,7 @@ export function nextRollout(request: Pick<RolloutRequest, 'op' | 'game' | 'chann
 async function runRollout(context: PipelineContext, rules: GameRules, request: RolloutRequest): Promise<FlipResponse> {
   const { game, channel, requestId, op } = request;
   const cause = `rollout-${op}` as RolloutCause;
-  const pointer = await readPointer(context, game, channel);
+  const pointer = await readChannelPointer(context, rules, channel, 'channel');
   const graceMinutes = gcGraceMinutes(rules);
   if (op === 'start') {
     const candidate = await readRelease(context, game, request.release ?? '');
@@ -250,12 +255,13 @@ export async function runControl(context: PipelineContext, request: ControlReque
   }
   if (request.action === 'rollout') return { action: 'rollout', op: request.op, flip: await runRollout(context, rules, request) };
   if (request.action === 'promote') {
+    // --from first: with both mistyped, --to's "pass --create-channel" would be the wrong advice.
+    const source = await readChannelPointer(context, rules, request.from, 'from');
     if (!rules.config && !request.createChannel) await requireExistingChannel(context, request.game, request.to);
-    const source = await readPointer(context, request.game, request.from);
     const release = await readRelease(context, request.game, source.releaseId);
     return { action: 'promote', flip: await flipChecked(context, rules, { channel, release, requestId: request.requestId, cause: 'promote', force: request.force }) };
   }
-  const pointer = await readPointer(context, request.game, request.channel);
+  const pointer = await readChannelPointer(context, rules, request.channel, 'channel');
   const targetId = request.toRelease ?? previousRelease(pointer);
   if (!targetId) {
     throw lupError({
@@ -268,25 +274,52 @@ export async function runControl(context: PipelineContext, request: ControlReque
   return { action: 'rollback', flip: await flipChecked(context, rules, { channel, release, requestId: request.requestId, cause: 'rollback', force: request.force }) };
 }
 
+/** The channels of a game that have a pointer (in development mode, the channels that exist). */
+async function listChannels(context: PipelineContext, game: string): Promise<string[]> {
+  const prefix = keys.channelsPrefix(game);
+  return (await context.store.list(prefix))
+    .map((o) => o.key.slice(prefix.length))
+    .filter((name) => name.endsWith('.json') && !name.includes('/'))
+    .map((name) => name.slice(0, -'.json'.length));
+}
+
+/** `CHANNEL_UNKNOWN` for a development-mode channel that has no pointer, naming the closest existing one. */
+function channelUnknown(game: string, channel: string, field: string, channels: readonly string[], create?: string): LupError {
+  const near = closestName(channel, channels);
+  const listed = channels.length > 0 ? `one of ${channels.join(', ')}` : 'a channel with a release';
+  return lupError({
+    code: 'CHANNEL_UNKNOWN', location: { key: keys.pointer(game, channel), field },
+    expected: create ? `${listed}, or ${create}` : listed, actual: channel,
+    message: `Game "${game}" has no channel "${channel}"${near ? `; did you mean "${near}"?` : '.'}`
+      + `${channels.length > 0 ? ` Its channels: ${channels.join(', ')}.` : ''}${create ? ` To create "${channel}" with this promote, pass --create-channel.` : ''}`,
+  });
+}
+
 /**
  * Development mode: refuse a promote into a channel that has no pointer yet with `CHANNEL_UNKNOWN`,
  * naming the closest existing channel and how to create it on purpose. (With a configuration, the
  * configured channels are the ones that exist; {@link checkChannel} holds that rule.)
  */
 async function requireExistingChannel(context: PipelineContext, game: string, channel: string): Promise<void> {
-  const prefix = keys.channelsPrefix(game);
-  const channels = (await context.store.list(prefix))
-    .map((o) => o.key.slice(prefix.length))
-    .filter((name) => name.endsWith('.json') && !name.includes('/'))
-    .map((name) => name.slice(0, -'.json'.length));
-  if (channels.includes(channel)) return;
-  const near = closestName(channel, channels);
-  throw lupError({
-    code: 'CHANNEL_UNKNOWN', location: { key: keys.pointer(game, channel), field: 'to' },
-    expected: channels.length > 0 ? `one of ${channels.join(', ')}, or createChannel (--create-channel)` : 'createChannel (--create-channel)', actual: channel,
-    message: `Game "${game}" has no channel "${channel}"${near ? `; did you mean "${near}"?` : '.'} `
-      + `${channels.length > 0 ? `Its channels: ${channels.join(', ')}. ` : ''}To create "${channel}" with this promote, pass --create-channel.`,
-  });
+  const channels = await listChannels(context, game);
+  if (!channels.includes(channel)) throw channelUnknown(game, channel, 'to', channels, 'createChannel (--create-channel)');
+}
+
+/**
+ * The pointer of a channel an action reads (rollback, rollout, promote's `from`). In development
+ * mode a channel without a pointer does not exist: once the game has any channel, a name without a
+ * pointer is most likely mistyped, so `CHANNEL_UNKNOWN` names the closest one instead of
+ * `CHANNEL_EMPTY` ("no release yet"), which stays for a configured channel or a game with none.
+ */
+async function readChannelPointer(context: PipelineContext, rules: GameRules, channel: string, field: string): Promise<ChannelPointer> {
+  try {
+    return await readPointer(context, rules.game, channel);
+  } catch (error) {
+    if (rules.config || !(isLupError(error) && error.code === 'CHANNEL_EMPTY')) throw error;
+    const channels = await listChannels(context, rules.game);
+    if (channels.length === 0) throw error;
+    throw channelUnknown(rules.game, channel, field, channels);
+  }
 }
 
 /**

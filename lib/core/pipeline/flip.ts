@@ -17,7 +17,7 @@
  */
 import { CHANNEL_CACHE } from '../../http-policy';
 import { hashHex } from '../format/digest';
-import { isLupError, lupError } from '../errors';
+import { isLupError, lupError, type LupError } from '../errors';
 import { keys } from '../keys';
 import type { ReleaseRecord } from '../documents/release-record';
 import { POINTER_HISTORY_LENGTH, POINTER_SCHEMA_VERSION, ROLLOUT_CAUSES, ROLLOUT_SHARE_WHOLE, pointerCodec, type ChannelPointer, type FlipCause, type FlipEntry, type PointerRollout } from '../documents/pointer';
@@ -62,8 +62,12 @@ export interface FlipResponse {
   readonly sequence: number;
 }
 
-/** Refuse to point a channel at a release whose content is not all there (garbage-collected since). */
-async function assertServable(context: PipelineContext, release: ReleaseRecord): Promise<void> {
+/**
+ * Refuse to point a channel at a release whose content is not all there (garbage-collected since):
+ * `RELEASE_INCOMPLETE` naming the release and the missing objects. Operator actions check this
+ * before the game's rules, which read the release's manifests.
+ */
+export async function assertServable(context: PipelineContext, release: ReleaseRecord): Promise<void> {
   const paths = [release.manifest.path, ...release.archives.map((a) => a.path)];
   const heads = await Promise.all(paths.map((p) => context.store.head(p)));
   const missing = paths.filter((_, i) => !heads[i]);
@@ -71,13 +75,17 @@ async function assertServable(context: PipelineContext, release: ReleaseRecord):
     const listed = new Set((await context.store.list(release.resourcesBase.path)).map((o) => o.key));
     missing.push(...release.resources.map((d) => keys.resource(release.game, d)).filter((k) => !listed.has(k)));
   }
-  if (missing.length > 0) {
-    throw lupError({
-      code: 'RELEASE_INCOMPLETE', location: { key: keys.release(release.game, release.releaseId) },
-      expected: 'every object of the release under content/', actual: `${missing.length} missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
-      message: `Release ${release.releaseId} cannot be served any more: garbage collection removed some of its content. Publish it again instead.`,
-    });
-  }
+  if (missing.length > 0) throw releaseCollected(release, missing);
+}
+
+/** `RELEASE_INCOMPLETE` for a release some of whose objects (`missing` keys) garbage collection removed. */
+export function releaseCollected(release: Pick<ReleaseRecord, 'game' | 'releaseId'>, missing: readonly string[]): LupError {
+  return lupError({
+    code: 'RELEASE_INCOMPLETE', location: { key: keys.release(release.game, release.releaseId) },
+    expected: 'every object of the release under content/', actual: `${missing.length} missing: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+    message: `Release ${release.releaseId} cannot be served any more: garbage collection removed some of its content. `
+      + 'Publish it again (lup publish), or pick another release from lup releases.',
+  });
 }
 
 function nextPointer(context: PipelineContext, request: FlipRequest, current: ChannelPointer | undefined, floor: number): ChannelPointer {

@@ -3,6 +3,7 @@
  * (no configuration), from what the game's first release pinned.
  */
 import { DEFAULT_RETENTION, findGame, type GameConfig } from '../config';
+import { closestName } from '../closest-name';
 import { sha1OfText } from '../format/digest';
 import { isLupError, lupError, type LupError } from '../errors';
 import { isValidId, keys } from '../keys';
@@ -103,10 +104,11 @@ export function checkGameKnown(context: PipelineContext, game: string): LupError
 export function checkChannel(rules: GameRules, channel: string): LupError | undefined {
   const channels = rules.config?.channels;
   if (channels ? channels.includes(channel) : isValidId(channel)) return undefined;
+  const near = channels ? closestName(channel, channels) : undefined;
   return lupError({
     code: 'CHANNEL_UNKNOWN', location: { field: 'channel' },
     expected: channels ? `one of ${channels.join(', ')}` : 'a lowercase id', actual: channel,
-    message: `Game "${rules.game}" has no channel "${channel}".`,
+    message: `Game "${rules.game}" has no channel "${channel}"${near ? `; did you mean "${near}"?` : '.'}`,
   });
 }
 

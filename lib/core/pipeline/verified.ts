@@ -48,8 +48,18 @@ export async function storedManifestKey(context: PipelineContext, game: string, 
   return undefined;
 }
 
-/** Read and decode a verified manifest (released or waiting), bounded; `INTERNAL` when it is gone. */
+/**
+ * Read and decode a verified manifest (released or waiting), bounded; `INTERNAL` when it is gone
+ * (inside a pipeline step, whose event is then retried).
+ */
 export async function readStoredManifest(context: PipelineContext, game: string, sha256: string): Promise<Manifest> {
+  const manifest = await findStoredManifest(context, game, sha256);
+  if (manifest) return manifest;
+  throw lupError({ code: 'INTERNAL', location: { key: keys.manifest(game, sha256) }, message: `Verified manifest ${sha256} is missing; the step is retried.` });
+}
+
+/** Read and decode a verified manifest (released or waiting), bounded; undefined when it is gone (garbage-collected). */
+export async function findStoredManifest(context: PipelineContext, game: string, sha256: string): Promise<Manifest | undefined> {
   for (const key of [keys.manifest(game, sha256), keys.verifiedManifest(game, sha256)]) {
     const read = await context.store.readPrefix(key, MAX_MANIFEST_BYTES + 1);
     if (!read) continue;
@@ -58,7 +68,7 @@ export async function readStoredManifest(context: PipelineContext, game: string,
     }
     return decodeManifest(read.bytes, { key });
   }
-  throw lupError({ code: 'INTERNAL', location: { key: keys.manifest(game, sha256) }, message: `Verified manifest ${sha256} is missing; the step is retried.` });
+  return undefined;
 }
 
 /** A verified loose resource waiting for its release, as listed. */

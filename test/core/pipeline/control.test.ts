@@ -105,3 +105,38 @@ describe('upload ids reserved for the editor', () => {
     expect(sim.store.keys().filter((k) => !k.startsWith('staging/'))).toEqual([]);
   });
 });
+
+describe('an operator action towards a release whose manifest garbage collection removed', () => {
+  /**
+   * Channel stable: u1 then u2 (loose), beta: u1 (promoted); then u1's manifest goes, as gc deletes
+   * it (released and verified copies).
+   */
+  async function collectedFirstRelease(): Promise<{ sim: PipelineSimulator; collectedSha: string }> {
+    const sim = new PipelineSimulator({ seed: 1 });
+    const first = createContent({ seed: 31, resourceCount: 3 });
+    await sim.stageUpload({ game: 'g', upload: 'u1', channel: 'stable', content: first });
+    await sim.drain();
+    await runControl(sim.context, { action: 'promote', game: 'g', from: 'stable', to: 'beta', requestId: 'to-beta', createChannel: true });
+    await sim.stageUpload({ game: 'g', upload: 'u2', channel: 'stable', content: createContent({ seed: 32, resourceCount: 3 }) });
+    await sim.drain();
+    const collectedSha = hashHex('sha256', first.manifestBytes);
+    await sim.store.delete(keys.manifest('g', collectedSha));
+    await sim.store.delete(keys.verifiedManifest('g', collectedSha));
+    return { sim, collectedSha };
+  }
+
+  it('is refused as RELEASE_INCOMPLETE naming the release, gc and what to do (rollback, promote, rollout start), not as an internal retried step', async () => {
+    const { sim, collectedSha } = await collectedFirstRelease();
+    const expected = {
+      code: 'RELEASE_INCOMPLETE',
+      location: { key: keys.release('g', 'u1') },
+      actual: expect.stringContaining(keys.manifest('g', collectedSha)),
+      message: expect.stringMatching(/^Release u1 .*garbage collection.*publish it again.*lup releases/is),
+    };
+    await expect(runControl(sim.context, { action: 'rollback', game: 'g', channel: 'stable', requestId: 'rb' })).rejects.toMatchObject(expected);
+    await expect(runControl(sim.context, { action: 'rollout', op: 'start', game: 'g', channel: 'stable', release: 'u1', share: 100, requestId: 'ro' })).rejects.toMatchObject(expected);
+    // Promote from a channel that serves the collected release.
+    await expect(runControl(sim.context, { action: 'promote', game: 'g', from: 'beta', to: 'stable', requestId: 'pr' })).rejects.toMatchObject(expected);
+    expect(await sim.json<{ releaseId: string; sequence: number }>(keys.pointer('g', 'stable'))).toMatchObject({ releaseId: 'u2', sequence: 2 });
+  });
+});

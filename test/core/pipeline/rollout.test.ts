@@ -105,6 +105,9 @@ describe('staged rollout operations', () => {
     await expect(sim.control(op({ op: 'halt', requestId: 'x-7' }))).rejects.toMatchObject({ code: 'ROLLOUT_REFUSED', actual: 'halted' });
     await expect(sim.control(op({ op: 'set', share: 999, requestId: 'x-8' }))).rejects.toMatchObject({ code: 'ROLLOUT_REFUSED' });
     await expect(sim.control(op({ op: 'start', channel: 'nightly', release: 'v2', share: 1, requestId: 'x-9' }))).rejects.toMatchObject({ code: 'CHANNEL_UNKNOWN' });
+    // A configured game names the closest configured channel for a typo.
+    await expect(sim.control(op({ op: 'start', channel: 'stabel', release: 'v2', share: 1, requestId: 'x-10' })))
+      .rejects.toMatchObject({ code: 'CHANNEL_UNKNOWN', message: 'Game "g" has no channel "stabel"; did you mean "stable"?' });
     // only the start and the halt moved the pointer
     expect(await pointer(sim)).toMatchObject({ sequence: 3, rollout: { share: 1000, state: 'halted' } });
   });
