@@ -8,8 +8,16 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { lupError } from '../core/errors';
 
-/** Files at or above this size go multipart. */
+/** Files at or above this size go multipart (to AWS: parts upload in parallel and resume cheaply). */
 export const MULTIPART_THRESHOLD_BYTES = 16 * 1024 * 1024;
+/**
+ * The cut-off for a local S3 server (`lup local`). s3rver stores each part and joins them into the
+ * object at completion: one more read, write and MD5 of the whole archive on the server, which made
+ * a 150 MB archive's upload take 2 s instead of 0.5 s and delayed its verification (BENCHMARKS.md,
+ * issue 12). Below this size one PutObject is sent, read into memory first; rclone's default
+ * cut-off is 200 MiB for the same reason.
+ */
+export const LOCAL_MULTIPART_THRESHOLD_BYTES = 256 * 1024 * 1024;
 /** Part size of multipart uploads; memory per upload is about `MULTIPART_QUEUE_SIZE` × this. */
 export const MULTIPART_PART_BYTES = 8 * 1024 * 1024;
 export const MULTIPART_QUEUE_SIZE = 4;
@@ -26,13 +34,15 @@ export interface FileUploadRequest {
   readonly contentType?: string;
   /** Called with the bytes sent so far of this file. */
   readonly onProgress?: (loadedBytes: number) => void;
+  /** Size from which the file goes multipart. @default MULTIPART_THRESHOLD_BYTES */
+  readonly multipartThresholdBytes?: number;
 }
 
 /** Upload one file; failures become `STORE_UNAVAILABLE` naming the key, with the SDK error as cause. */
 export async function uploadFile(request: FileUploadRequest): Promise<void> {
   const { client, bucket, key, sizeBytes } = request;
   try {
-    if (request.body !== undefined || sizeBytes < MULTIPART_THRESHOLD_BYTES) {
+    if (request.body !== undefined || sizeBytes < (request.multipartThresholdBytes ?? MULTIPART_THRESHOLD_BYTES)) {
       const body = request.body ?? (await readFile(request.path as string));
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: request.contentType }));
       request.onProgress?.(sizeBytes);

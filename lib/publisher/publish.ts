@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
-import { uploadFile } from '../adapters/s3-uploader';
+import { LOCAL_MULTIPART_THRESHOLD_BYTES, uploadFile } from '../adapters/s3-uploader';
 import { isLupError, lupError, type LupErrorData } from '../core/errors';
 import type { StoredObject } from '../core/ports';
 import { keys } from '../core/keys';
@@ -119,6 +119,7 @@ export async function publishPlan(request: PublishRequest): Promise<PublishResul
     let counted = 0;
     await uploadFile({
       client: target.client, bucket: target.bucket, key: keys.staged(game, upload, file.name), path: file.path, sizeBytes: file.sizeBytes,
+      ...(target.local ? { multipartThresholdBytes: LOCAL_MULTIPART_THRESHOLD_BYTES } : {}),
       onProgress: (loaded) => {
         loadedBytes += loaded - counted;
         counted = loaded;
