@@ -31,7 +31,10 @@ export function hashingSource(source: ByteSource, algorithm: HashAlgorithm): Has
   const hasher: Hash = createHasher(algorithm);
   let cursor = 0;
   let extra = 0;
+  let finished = false;
   const observe = (start: number, chunk: Uint8Array): void => {
+    // A read still in flight after digest() (a zip reader's read-ahead) adds nothing.
+    if (finished) return;
     const end = start + chunk.byteLength;
     if (start <= cursor && end > cursor) {
       hasher.update(chunk.subarray(cursor - start));
@@ -62,6 +65,7 @@ export function hashingSource(source: ByteSource, algorithm: HashAlgorithm): Has
           at += chunk.byteLength;
         }
       }
+      finished = true;
       return hasher.digest('hex');
     },
     get extraBytesRead() {

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { bytesSource } from '../../../lib/core/format/byte-source';
 import { hashingSource } from '../../../lib/core/format/hashing-source';
 import { verifyArchive } from '../../../lib/core/format/verify-archive';
-import { createContent } from '../../../lib/factory/content-factory';
+import { createContent, planResources } from '../../../lib/factory/content-factory';
 import { zipContent } from '../../../lib/factory/write-content';
 import type { ByteSource } from '../../../lib/core/ports';
 
@@ -69,5 +69,33 @@ describe('hashingSource', () => {
       expect(bytesRead()).toBeLessThan(zip.length * 1.2 + 4 * 65_536);
       expect(zip.length).toBeGreaterThan(100_000);
     }
+  });
+});
+
+describe('verifyArchive over many windows, read ahead, with ragged chunks', () => {
+  it('checks every entry and hashes every byte whatever sizes the source yields chunks in', async () => {
+    // About 12 MB: three data windows and more, so windows are read ahead and joined to the tail of the last.
+    const specs = planResources({ seed: 3, resourceCount: 300, sizes: 'realistic', bundledFraction: 0, compressedFraction: 0 })
+      .map((spec) => ({ ...spec, sizeBytes: spec.sizeBytes * 8 }));
+    const content = createContent({ seed: 3, resources: specs, projectTitle: 'Ragged' });
+    const zip = new Uint8Array(await zipContent(content, { compress: true }));
+    expect(zip.length).toBeGreaterThan(9 * 1024 * 1024);
+    let seed = 1;
+    const ragged: ByteSource = {
+      sizeBytes: zip.length,
+      async *read(start, end) {
+        for (let at = start; at < end;) {
+          seed = (seed * 1103515245 + 12345) % 2 ** 31;
+          const n = Math.min(end - at, 1 + (seed % 70_000));
+          yield zip.slice(at, at + n); // fresh copies, as a network stream gives
+          at += n;
+        }
+      },
+    };
+    const hashing = hashingSource(ragged, 'sha256');
+    const report = await verifyArchive(hashing, { policy: {} });
+    expect(report.errors).toEqual([]);
+    expect(report.resourceCount).toBe(content.resources.length);
+    expect(await hashing.digest()).toBe(sha256(zip));
   });
 });
