@@ -87,3 +87,30 @@ describe('local S3 server: copies that replace metadata', () => {
     expect((await filesUnder(s3.dir)).filter((f) => f.includes('missing.zip'))).toEqual([]);
   });
 });
+
+describe('local S3 server: deletes (no folder listing per DELETE)', () => {
+  let s3: LocalS3;
+  beforeAll(async () => { s3 = await startLocalS3(); });
+  afterAll(async () => { await s3.close(); });
+
+  it('removes the folders a delete empties, keeps the ones still holding objects', async () => {
+    await s3.store.put('d/a/b/one', 'x');
+    await s3.store.put('d/a/two', 'y');
+    await s3.store.delete('d/a/b/one');
+    const left = await filesUnder(s3.dir);
+    expect(left.some((f) => f.includes(`${join('d', 'a', 'b')}`))).toBe(false);
+    expect(left.some((f) => f.includes(join('d', 'a', 'two')))).toBe(true);
+    await s3.store.delete('d/a/two');
+    expect((await filesUnder(s3.dir)).some((f) => f.includes(`${join(s3.bucket, 'd')}`))).toBe(false);
+    expect(await s3.store.list('d/')).toEqual([]);
+  });
+
+  it('never fails a PUT into a folder whose last object is being deleted at that moment', async () => {
+    for (let round = 0; round < 40; round++) {
+      await s3.store.put(`race/${round}/old`, 'o');
+      const [, put] = await Promise.allSettled([s3.store.delete(`race/${round}/old`), s3.store.put(`race/${round}/new`, 'n')]);
+      expect(put.status).toBe('fulfilled');
+      expect((await s3.store.get(`race/${round}/new`))?.body).toEqual(new Uint8Array(Buffer.from('n')));
+    }
+  });
+});
