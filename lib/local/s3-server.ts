@@ -149,12 +149,10 @@ type WorkerMessage =
  * emitted, and the MD5 reuse for copies below. Messages in: `ack`, `close`; out: see
  * {@link WorkerMessage}.
  *
- * The MD5 reuse: s3rver 3.7 recomputes the MD5 of a copied object by reading it again whenever the
- * copy replaces the metadata (`MetadataDirective: REPLACE`, which every copy of the pipeline uses
- * to set its content type and cache headers): 150 MB read and hashed per copy of an archive. The
- * bytes of a copy are the source's, so its MD5 (the ETag of a single-part object, as S3 reports for
- * a copy) is the source's too: the source's `.md5` file is put beside the copy first, and s3rver
- * uses it instead of reading the object (removed again if the copy fails).
+ * What it changes in s3rver's filesystem store, each explained where it is done: whole writes
+ * (bodies and copies go to a temporary file renamed into place), copies that reuse the source's
+ * MD5 (s3rver 3.7 read every copy again to hash it: 150 MB per copy of an archive), and deletes
+ * that do not read the whole parent folder.
  */
 const S3_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -258,24 +256,34 @@ store.deleteObject = async (bucket, key) => {
   }
 };
 
+// Copies that replace the metadata (every copy of the pipeline: content type, cache headers) are
+// made here: the object copied by the kernel into a temporary file renamed into place (a reader
+// never sees half a copy), the source's MD5 reused (the bytes are the source's, so is their MD5,
+// the ETag S3 reports for a copy of a single-part object) instead of s3rver reading the copy again,
+// and none of fs-extra's extra checks per file. Other copies are s3rver's own.
 const copyObject = store.copyObject.bind(store);
 store.copyObject = async (srcBucket, srcKey, destBucket, destKey, replacementMetadata) => {
-  const from = store.getResourcePath(srcBucket, srcKey, 'object.md5');
-  const to = store.getResourcePath(destBucket, destKey, 'object.md5');
-  let placed = false;
-  if (replacementMetadata && from !== to) {
-    await fs.mkdir(path.dirname(to), { recursive: true });
-    placed = await fs.copyFile(from, to).then(() => true, (error) => {
-      if (error.code !== 'ENOENT') throw error;
-      return false;
-    });
-  }
+  const source = store.getResourcePath(srcBucket, srcKey, 'object');
+  const target = store.getResourcePath(destBucket, destKey, 'object');
+  if (!replacementMetadata || source === target) return copyObject(srcBucket, srcKey, destBucket, destKey, replacementMetadata);
+  const md5 = await fs.readFile(source + '.md5', 'utf8').catch((error) => {
+    if (error.code !== 'ENOENT') throw error;
+    return undefined;
+  });
+  const temporary = target + '.lup-partial-' + process.pid + '-' + (++temporaryId);
   try {
-    return await copyObject(srcBucket, srcKey, destBucket, destKey, replacementMetadata);
+    const file = await openTemporary(temporary);
+    await file.close();
+    await fs.copyFile(source, temporary);
+    await fs.rename(temporary, target);
   } catch (error) {
-    if (placed) await fs.unlink(to).catch(() => undefined);
+    await fs.unlink(temporary).catch(() => undefined);
     throw error;
   }
+  // Without the source's MD5, an older copy's .md5 must not describe these bytes: s3rver computes it anew.
+  if (md5 === undefined) await fs.unlink(target + '.md5').catch(() => undefined);
+  await store.putMetadata(destBucket, destKey, replacementMetadata, md5);
+  return store.getMetadata(destBucket, destKey);
 };
 
 parentPort.on('message', async (message) => {
