@@ -50,6 +50,11 @@ function decode(value: string): string | undefined {
   }
 }
 
+/** The upload ids s3rver hands out (`crypto.randomBytes(16).toString('hex')`). */
+const UPLOAD_ID = /^[0-9a-f]{32}$/;
+/** S3's part numbers: 1 to 10,000. */
+const PART_NUMBER = /^[1-9][0-9]{0,4}$/;
+
 /** Why a decoded key is unsafe to hand to s3rver, or `undefined` when it is a plain key. */
 export function unsafeKeyReason(key: string): string | undefined {
   if (key.length > 1024) return 'keys are at most 1024 bytes';
@@ -81,6 +86,10 @@ export function readRequestTarget(rawUrl: string): RequestTarget | UnsafeTarget 
     const name = decode(eq < 0 ? part : part.slice(0, eq));
     const value = decode(eq < 0 ? '' : part.slice(eq + 1));
     if (name === undefined || value === undefined) return { unsafe: 'the query string is not valid percent-encoding' };
+    // s3rver joins both into file paths (uploads/<uploadId>/<partNumber>): `../` in either wrote
+    // files outside the data folder and made CompleteMultipartUpload delete a folder anywhere.
+    if (name === 'uploadId' && !UPLOAD_ID.test(value)) return { unsafe: 'uploadId is not one this server handed out (32 lowercase hex digits)' };
+    if (name === 'partNumber' && !(PART_NUMBER.test(value) && Number(value) <= 10_000)) return { unsafe: 'partNumber must be a whole number from 1 to 10000' };
     query.push([name, value]);
   }
   const rest = rawPath.slice(1);

@@ -167,14 +167,14 @@ const waiting = new Map();
 let nextEventId = 0;
 
 server.middleware.unshift(async (ctx, next) => {
-  const acks = [];
-  await pendingAcks.run(acks, next);
-  await Promise.all(acks);
+  const request = { ctx, acks: [] };
+  await pendingAcks.run(request, next);
+  await Promise.all(request.acks);
 });
 server.on('event', (event) => {
   const id = ++nextEventId;
-  const acks = pendingAcks.getStore();
-  if (acks) acks.push(new Promise((resolve) => waiting.set(id, resolve)));
+  const request = pendingAcks.getStore();
+  if (request) request.acks.push(new Promise((resolve) => waiting.set(id, resolve)));
   parentPort.postMessage({ type: 'event', id, event: JSON.parse(JSON.stringify(event)) });
 });
 
@@ -188,7 +188,7 @@ const store = server.store;
 const { pipeline } = require('node:stream/promises');
 const { Transform } = require('node:stream');
 const crypto = require('node:crypto');
-const { createWriteStream } = require('node:fs');
+const { createReadStream, createWriteStream } = require('node:fs');
 let temporaryId = 0;
 // The temporary file is opened before any byte of the body is read; its folder may have been removed
 // by a DELETE of the folder's last object in between (see deleteObject), so it is made again.
@@ -261,6 +261,42 @@ store.deleteObject = async (bucket, key) => {
 // never sees half a copy), the source's MD5 reused (the bytes are the source's, so is their MD5,
 // the ETag S3 reports for a copy of a single-part object) instead of s3rver reading the copy again,
 // and none of fs-extra's extra checks per file. Other copies are s3rver's own.
+// CompleteMultipartUpload: s3rver reads the key from the upload's folder (not the request's: an
+// upload started for A and completed at B's URL wrote A, past the gate's lock and conditions on A),
+// and joins the listed parts with a stream that has no error handling (a missing part crashed the
+// server). Here the upload must belong to the URL's key, every part must exist with the ETag the
+// client lists, and the parts are read one after another through one stream that fails cleanly.
+const S3Error = require(path.join(path.dirname(workerData.s3rverPath), 'models', 'error.js'));
+const { Readable } = require('node:stream');
+store.putObjectMultipart = async (bucket, uploadId, parts) => {
+  const uploadDir = path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+  const [key, metadata] = await Promise.all([
+    fs.readFile(path.join(uploadDir, 'key'), 'utf8'),
+    fs.readFile(path.join(uploadDir, 'metadata'), 'utf8').then(JSON.parse),
+  ]).catch((error) => {
+    if (error.code === 'ENOENT') throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+    throw error;
+  });
+  const request = pendingAcks.getStore();
+  if (request && request.ctx.params && request.ctx.params.key !== key) {
+    throw new S3Error('NoSuchUpload', 'The specified upload does not exist for this key.', { UploadId: uploadId });
+  }
+  const ordered = [...parts].sort((a, b) => a.number - b.number);
+  for (const part of ordered) {
+    const partPath = path.join(uploadDir, String(part.number));
+    const md5 = await fs.readFile(partPath + '.md5', 'utf8').catch(() => undefined);
+    if (md5 === undefined || md5 !== part.etag) {
+      throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found or its entity tag does not match.', { UploadId: uploadId, PartNumber: part.number });
+    }
+  }
+  const joined = Readable.from((async function* () {
+    for (const part of ordered) yield* createReadStream(path.join(uploadDir, String(part.number)));
+  })());
+  const result = await store.putObject({ bucket, key, content: joined, metadata });
+  await fs.rm(uploadDir, { recursive: true, force: true });
+  return result;
+};
+
 const copyObject = store.copyObject.bind(store);
 store.copyObject = async (srcBucket, srcKey, destBucket, destKey, replacementMetadata) => {
   const source = store.getResourcePath(srcBucket, srcKey, 'object');
@@ -275,13 +311,13 @@ store.copyObject = async (srcBucket, srcKey, destBucket, destKey, replacementMet
     const file = await openTemporary(temporary);
     await file.close();
     await fs.copyFile(source, temporary);
+    // An older object's .md5 must never describe the new bytes, not even until putMetadata below.
+    await fs.unlink(target + '.md5').catch((error) => { if (error.code !== 'ENOENT') throw error; });
     await fs.rename(temporary, target);
   } catch (error) {
     await fs.unlink(temporary).catch(() => undefined);
     throw error;
   }
-  // Without the source's MD5, an older copy's .md5 must not describe these bytes: s3rver computes it anew.
-  if (md5 === undefined) await fs.unlink(target + '.md5').catch(() => undefined);
   await store.putMetadata(destBucket, destKey, replacementMetadata, md5);
   return store.getMetadata(destBucket, destKey);
 };

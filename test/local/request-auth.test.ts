@@ -136,11 +136,11 @@ describe(authorize, () => {
   // s3:ListAllMyBuckets; s3:GetBucketAcl.
   test.each([
     ['PUT', '/lup-local/staging/a/u1/x.zip', 200],
-    ['PUT', '/lup-local/staging/a/u1/x.zip?partNumber=1&uploadId=U', 200],
+    ['PUT', '/lup-local/staging/a/u1/x.zip?partNumber=1&uploadId=0123456789abcdef0123456789abcdef', 200],
     ['POST', '/lup-local/staging/a/u1/x.zip?uploads', 200],
-    ['POST', '/lup-local/staging/a/u1/x.zip?uploadId=U', 200],
-    ['DELETE', '/lup-local/staging/a/u1/x.zip?uploadId=U', 200],
-    ['GET', '/lup-local/staging/a/u1/x.zip?uploadId=U', 200],
+    ['POST', '/lup-local/staging/a/u1/x.zip?uploadId=0123456789abcdef0123456789abcdef', 200],
+    ['DELETE', '/lup-local/staging/a/u1/x.zip?uploadId=0123456789abcdef0123456789abcdef', 200],
+    ['GET', '/lup-local/staging/a/u1/x.zip?uploadId=0123456789abcdef0123456789abcdef', 200],
     ['GET', '/lup-local/status/a/u1.json', 200],
     ['HEAD', '/lup-local/status/a/u1.json', 200],
     ['GET', '/lup-local?list-type=2&prefix=content%2Fa%2F', 200],
@@ -189,6 +189,12 @@ describe(authorize, () => {
 
 describe(forwardedQuery, () => {
   test('drops the presigned-URL authentication and re-encodes the rest', () => {
-    expect(forwardedQuery(target('/bk1/k?X-Amz-Signature=s&X-Amz-Credential=c&uploadId=a%2Fb&partNumber=2&uploads').query)).toBe('uploadId=a%2Fb&partNumber=2&uploads');
+    expect(forwardedQuery(target('/bk1/k?X-Amz-Signature=s&X-Amz-Credential=c&prefix=a%2Fb&partNumber=2&uploads').query)).toBe('prefix=a%2Fb&partNumber=2&uploads');
+  });
+  test('an uploadId or partNumber that is not one s3rver hands out never reaches it (both become file paths there)', () => {
+    for (const url of ['/bk1/k?uploadId=..%2F..%2Fx', '/bk1/k?uploadId=ABC', '/bk1/k?partNumber=0', '/bk1/k?partNumber=10001', '/bk1/k?partNumber=..%2Fkey']) {
+      expect(readRequestTarget(url)).toHaveProperty('unsafe');
+    }
+    expect(readRequestTarget('/bk1/k?uploadId=0123456789abcdef0123456789abcdef&partNumber=10000')).not.toHaveProperty('unsafe');
   });
 });

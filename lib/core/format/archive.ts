@@ -642,9 +642,13 @@ class ArchiveWalk {
     const parts: DataWindow[] = [];
     let covered = start;
     const current = this.dataWindow;
+    // Reading on from where the last window ended (as entries written in order do) earns a read
+    // ahead; a jump (entries out of order, a hostile archive) does not, so a jump costs one window.
+    let sequential = current === undefined;
     if (current && start >= current.start && start < current.end) {
       parts.push(windowTail(current, start));
       covered = current.end;
+      sequential = true;
     }
     const next = this.nextWindow;
     this.nextWindow = undefined;
@@ -652,6 +656,7 @@ class ArchiveWalk {
       const ahead = await next.loaded;
       parts.push(ahead);
       covered = ahead.end;
+      sequential = true;
     }
     if (covered < want) parts.push(await this.loadWindow(covered, want));
     const window: DataWindow = {
@@ -661,7 +666,7 @@ class ArchiveWalk {
       starts: parts.flatMap((p) => p.starts),
     };
     this.dataWindow = window;
-    if (window.end < size) {
+    if (sequential && window.end < size) {
       const loaded = this.loadWindow(window.end, Math.min(size, window.end + DATA_WINDOW_BYTES));
       // A window read ahead that is never used (the walk ended or jumped) must not fail the walk.
       loaded.catch(() => undefined);
