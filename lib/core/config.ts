@@ -126,23 +126,18 @@ function boolean(problems: Problems, field: string, value: unknown, fallback: bo
   return value;
 }
 
-function positiveInteger(problems: Problems, field: string, value: unknown, fallback: number): number {
+/** A whole number of at least `least` (the fallback when absent; a problem when anything else). */
+function wholeNumberAtLeast(least: number, problems: Problems, field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    problem(problems, field, 'a whole number of at least 1', value, `${field} must be a whole number of at least 1.`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < least) {
+    problem(problems, field, `a whole number of at least ${least}`, value, `${field} must be a whole number of at least ${least}.`);
     return fallback;
   }
   return value;
 }
 
-function nonNegativeInteger(problems: Problems, field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    problem(problems, field, 'a whole number of at least 0', value, `${field} must be a whole number of at least 0.`);
-    return fallback;
-  }
-  return value;
-}
+const positiveInteger = wholeNumberAtLeast.bind(undefined, 1);
+const nonNegativeInteger = wholeNumberAtLeast.bind(undefined, 0);
 
 /** Parse a public key given as PEM text or base64 DER (SPKI); throws `PUBLIC_KEY_INVALID`. */
 export function parsePublicKey(text: string, field = 'publicKey'): import('node:crypto').KeyObject {
