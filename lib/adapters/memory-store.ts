@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { lupError } from '../core/errors';
+import { sameEtag } from '../core/etag';
 import type { ByteSource, CopyOptions, ObjectInfo, ObjectStore, PutOptions, StoredObject } from '../core/ports';
 
 interface Entry {
@@ -170,11 +171,6 @@ export class MemoryObjectStore implements ObjectStore {
 
 function etagOf(body: Uint8Array): string {
   return `"${createHash('md5').update(body).digest('hex')}"`;
-}
-
-/** S3 compares entity tags with or without their quotes. */
-function sameEtag(a: string, b: string): boolean {
-  return a.replace(/"/g, '') === b.replace(/"/g, '');
 }
 
 function precondition(key: string, expected: string, actual: string) {

@@ -34,7 +34,10 @@
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readCopySource, readRequestTarget } from './key-safety';
+import { KeyLocks } from './key-locks';
+import { decodeListToken, listV1ToV2, trimListPage } from './list-paging';
 import { listen } from './listen';
+import { sameEtag } from '../core/etag';
 import { authorize, forwardedQuery, refuseBrowserRequest, refuseHost, SignatureVerifier, type LocalIdentity } from './request-auth';
 
 /** Options of {@link startConditionalGate}. */
@@ -70,6 +73,11 @@ export interface StartConditionalGateRequest {
    * @default - no discovery document: the path is forwarded like any other request
    */
   readonly discovery?: () => object | undefined;
+  /**
+   * The per-key locks of the server's objects, when something besides the gate writes them (the
+   * local stack's direct store); the gate's own otherwise.
+   */
+  readonly locks?: KeyLocks;
 }
 
 /** Who may use a gate. */
@@ -155,67 +163,6 @@ function classify(req: IncomingMessage): Operation {
     default:
       return { kind: 'pass' };
   }
-}
-
-/** A per-key readers-writer lock, granted in arrival order. */
-class KeyLocks {
-  private readonly entries = new Map<string, { readers: number; writer: boolean; queue: { write: boolean; grant: () => void }[] }>();
-
-  acquire(key: string, write: boolean): Promise<() => void> {
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = { readers: 0, writer: false, queue: [] };
-      this.entries.set(key, entry);
-    }
-    const e = entry;
-    return new Promise((resolve) => {
-      e.queue.push({ write, grant: () => resolve(this.releaser(key, write)) });
-      this.pump(key);
-    });
-  }
-
-  /** Acquire several keys without deadlock: always in sorted order. */
-  async acquireAll(wanted: readonly { key: string; write: boolean }[]): Promise<() => void> {
-    const merged = new Map<string, boolean>();
-    for (const w of wanted) merged.set(w.key, (merged.get(w.key) ?? false) || w.write);
-    const releases: (() => void)[] = [];
-    for (const key of [...merged.keys()].sort()) releases.push(await this.acquire(key, merged.get(key) ?? true));
-    return () => releases.reverse().forEach((release) => release());
-  }
-
-  private releaser(key: string, write: boolean): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const entry = this.entries.get(key);
-      if (!entry) return;
-      if (write) entry.writer = false;
-      else entry.readers -= 1;
-      this.pump(key);
-    };
-  }
-
-  private pump(key: string): void {
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    while (entry.queue.length > 0) {
-      const next = entry.queue[0];
-      const free = next.write ? !entry.writer && entry.readers === 0 : !entry.writer;
-      if (!free) break;
-      entry.queue.shift();
-      if (next.write) entry.writer = true;
-      else entry.readers += 1;
-      next.grant();
-    }
-    if (!entry.writer && entry.readers === 0 && entry.queue.length === 0) this.entries.delete(key);
-  }
-}
-
-/** ETags compare without their quotes (and a weak prefix), as S3 does. */
-function sameEtag(a: string, b: string): boolean {
-  const bare = (s: string) => s.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
-  return bare(a) === bare(b);
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'expect', 'upgrade', 'te', 'trailer']);
@@ -306,7 +253,7 @@ export async function startConditionalGate(request: StartConditionalGateRequest)
   const consistentReadMaxBytes = request.consistentReadMaxBytes ?? 1024 * 1024;
   const upstream = request.upstream;
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const locks = new KeyLocks();
+  const locks = request.locks ?? new KeyLocks();
   const stats: GateStats = { forwarded: 0, conditionalWrites: 0, refused: 0, denied: 0 };
   const verifier = new SignatureVerifier(request.access.identities);
   const allowedHosts = hostNamesFor(host);
@@ -643,48 +590,6 @@ function answerDiscovery(req: IncomingMessage, res: ServerResponse, discovery: (
   res.writeHead(document ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : body);
   return true;
-}
-
-const TOKEN_PREFIX = 'lup1.';
-const XML_ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" };
-const unescapeXml = (s: string) => s.replace(/&(amp|lt|gt|quot|apos);/g, (m) => XML_ENTITIES[m]);
-const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-/** The gate's continuation token: the last key of the previous page, opaque to clients. */
-function encodeListToken(lastKey: string): string {
-  return TOKEN_PREFIX + Buffer.from(lastKey, 'utf8').toString('base64url');
-}
-
-function decodeListToken(token: string): string | undefined {
-  if (!token.startsWith(TOKEN_PREFIX)) return undefined;
-  const key = Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8');
-  return key.length > 0 ? key : undefined;
-}
-
-/** Keep the first `maxKeys` objects of a ListObjects (v1) answer (a trimmed page is truncated) and report `maxKeys`. */
-function trimListPage(xml: string, maxKeys: number): string {
-  const contents = xml.match(/<Contents>[\s\S]*?<\/Contents>/g) ?? [];
-  if (contents.length <= maxKeys) return xml.replace(/<MaxKeys>\d+<\/MaxKeys>/, `<MaxKeys>${maxKeys}</MaxKeys>`);
-  let seen = 0;
-  return xml
-    .replace(/<Contents>[\s\S]*?<\/Contents>/g, (m) => (++seen <= maxKeys ? m : ''))
-    .replace(/<IsTruncated>false<\/IsTruncated>/, '<IsTruncated>true</IsTruncated>')
-    .replace(/<MaxKeys>\d+<\/MaxKeys>/, `<MaxKeys>${maxKeys}</MaxKeys>`);
-}
-
-/** Rewrite s3rver's ListObjects (v1) answer into the ListObjectsV2 shape. */
-function listV1ToV2(xml: string, token: string | null, startAfter: string | null): string {
-  const contents = xml.match(/<Contents>[\s\S]*?<\/Contents>/g) ?? [];
-  const truncated = /<IsTruncated>true<\/IsTruncated>/.test(xml);
-  const lastKey = contents.length > 0 ? /<Key>([\s\S]*?)<\/Key>/.exec(contents[contents.length - 1])?.[1] : undefined;
-  let added = `<KeyCount>${contents.length}</KeyCount>`;
-  if (token !== null) added += `<ContinuationToken>${escapeXml(token)}</ContinuationToken>`;
-  if (startAfter) added += `<StartAfter>${escapeXml(startAfter)}</StartAfter>`;
-  if (truncated && lastKey !== undefined) added += `<NextContinuationToken>${encodeListToken(unescapeXml(lastKey))}</NextContinuationToken>`;
-  return xml
-    .replace(/<Marker>[\s\S]*?<\/Marker>|<Marker\/>/, '')
-    .replace(/<NextMarker>[\s\S]*?<\/NextMarker>/, '')
-    .replace(/(<ListBucketResult[^>]*>)/, `$1${added}`);
 }
 
 /** The Host names a gate listening on `host` answers to; `undefined` (any) on a wildcard address. */

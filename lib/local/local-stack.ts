@@ -4,29 +4,35 @@
  * handlers through the one route table, a recording CDN invalidator and the local CDN.
  *
  * ```
- * client ──► gate (public S3 port) ──► s3rver (ephemeral port, data in <dataDir>/s3/<bucket>/)
- *                                         │ 'event' (ObjectCreated:Put/Post/Copy)
- *                                         ▼
- *                                 event router ──► handlers (resource, archive, manifest, release)
- * player ──► local CDN (content/, channels/) ──► store ──► gate
+ * client ──► gate (public S3 port) ──► s3rver (worker thread; data in <dataDir>/s3/<bucket>/)
+ *              │ key locks (shared)        │ 'event' (ObjectCreated:Put/Post/Copy)
+ *              ▼                           ▼
+ *  store: s3rver's files, direct ──► event router ──► handlers (resource, archive, manifest, release)
+ * player ──► local CDN (content/, channels/) ──► store
  * ```
  *
  * Events come from s3rver itself: it emits one S3-style record per stored object (PutObject,
  * CopyObject, CompleteMultipartUpload, form POST) after the write, and before it answers the
  * request, so by the time a client sees its PUT succeed the event is already queued. Writes the
  * gate refuses never reach s3rver and so never produce an event, as on S3.
+ *
+ * The pipeline and the CDN reach the objects directly (lib/local/server-files-store.ts): the same
+ * files, under the same per-key locks as the gate, with the same events for the pipeline's own
+ * writes. Through HTTP each of the pipeline's five requests per loose resource cost 2.5–3.2 ms of
+ * s3rver's one thread (BENCHMARKS.md, issue 12); on AWS they are S3 requests served elsewhere.
  */
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { RecordingInvalidator } from '../adapters/cdn';
 import { createS3Client } from '../adapters/s3-client';
-import { S3ObjectStore } from '../adapters/s3-store';
 import { startCdnServer, type CdnServerHandle } from './cdn-server';
 import { startConditionalGate, type ConditionalGateHandle } from './conditional-gate';
+import { KeyLocks } from './key-locks';
+import { ServerFilesStore } from './server-files-store';
 import { EventRouter, type EventRouterOptions, type StepHandlers } from './event-router';
 import { createPipelineCredentials, localIdentities, PIPELINE_IDENTITY_NAME, LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCredentials } from './request-auth';
 import { LOCAL_BUCKET } from './defaults';
-import { startS3Server, type S3ServerHandle } from './s3-server';
+import { startS3Server, type S3EventLike, type S3ServerHandle } from './s3-server';
 
 export { LOCAL_OPERATOR_CREDENTIALS, LOCAL_PUBLISHER_CREDENTIALS, type LocalCredentials };
 
@@ -35,7 +41,8 @@ export { LOCAL_BUCKET };
 /** What the handlers of a local stack may use; given to a handler factory. */
 export interface LocalStackContext {
   readonly bucket: string;
-  readonly store: S3ObjectStore;
+  /** The pipeline's store: s3rver's files reached directly (server-files-store.ts). */
+  readonly store: ServerFilesStore;
   readonly client: S3Client;
   readonly invalidator: RecordingInvalidator;
   /** Base URL of the local CDN, ending in `/`. */
@@ -98,10 +105,13 @@ export interface LocalStack {
   readonly bucket: string;
   /** The pipeline's own key pair: random per start, full reach, used in-process only. */
   readonly credentials: LocalCredentials;
-  /** The client the stack's store uses (through the gate, signed with the pipeline's key). */
+  /** An S3 client through the gate, signed with the pipeline's key (tests and tools; the pipeline uses `store`). */
   readonly client: S3Client;
-  /** The object store, through the gate. */
-  readonly store: S3ObjectStore;
+  /**
+   * The pipeline's object store: s3rver's files reached directly, under the gate's locks, with
+   * s3rver's events (server-files-store.ts).
+   */
+  readonly store: ServerFilesStore;
   readonly invalidator: RecordingInvalidator;
   readonly router: EventRouter;
   readonly gate: ConditionalGateHandle;
@@ -139,13 +149,16 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
     cleanups.push(() => s3.close());
     const credentials = createPipelineCredentials();
     let discovery: LocalStackDiscovery | undefined;
-    const gate = await startConditionalGate({ upstream: s3, port: s3Port ?? 0, host, access: { identities: localIdentities(credentials), bucket }, discovery: () => discovery });
+    // One lock table for both ways to the objects: HTTP through the gate, and the pipeline's direct store.
+    const locks = new KeyLocks();
+    const gate = await startConditionalGate({ upstream: s3, port: s3Port ?? 0, host, access: { identities: localIdentities(credentials), bucket }, discovery: () => discovery, locks });
     cleanups.push(() => gate.close());
     // On a wildcard address the pipeline reaches the gate on loopback.
     const wildcard = host === '0.0.0.0' || host === '::';
     const client = createS3Client({ endpoint: wildcard ? `http://127.0.0.1:${gate.port}` : gate.endpoint, credentials });
     cleanups.push(async () => client.destroy());
-    const store = new S3ObjectStore({ client, bucket });
+    let deliver: ((event: S3EventLike) => void) | undefined;
+    const store = new ServerFilesStore({ directory: join(dataDir, 's3'), bucket, locks, onEvent: (event) => deliver?.(event) });
     const invalidator = new RecordingInvalidator();
     const cdn: CdnServerHandle = await startCdnServer({ store, corsOrigins, port: cdnPort ?? 0, host });
     cleanups.push(() => cdn.close());
@@ -155,15 +168,17 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
       ...routerOptions,
       handlers: typeof handlers === 'function' ? handlers(context) : handlers,
     });
-    const unsubscribe = s3.onEvent((event) => {
+    deliver = (event) => {
       // Only the stack's own bucket is wired to the pipeline, as the CDK notifications are.
       if (event.Records.every((r) => r.s3.bucket.name === bucket)) router.handleS3Event(event);
-    });
+    };
+    const unsubscribe = s3.onEvent(deliver);
     cleanups.push(async () => {
       // Outside writes first: a PUT answered 200 after the router stopped would never be verified.
       gate.admitOnly(PIPELINE_IDENTITY_NAME);
       await router.stop();
       unsubscribe();
+      deliver = undefined;
     });
     return {
       s3Endpoint: gate.endpoint,

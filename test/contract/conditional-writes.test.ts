@@ -2,7 +2,8 @@
  * The conditional-write contract of the ObjectStore port, which the CAS flip of the channel
  * pointer (I2) and create-only release records rely on.
  *
- * By default it runs against the local stack's gate in front of s3rver. To run the same
+ * By default it runs against the memory store, the local stack's gate in front of s3rver, and the
+ * local stack's direct store over s3rver's files (what the embedded pipeline uses). To run the same
  * assertions against real S3, give a bucket you may write to (objects go under `lup-contract/`
  * and are deleted afterwards) and the usual AWS credentials environment:
  *
@@ -39,6 +40,13 @@ const TARGETS: Target[] = [
     open: async () => {
       const local: LocalS3 = await startLocalS3();
       return { store: local.store, close: () => local.close() };
+    },
+  },
+  {
+    name: "the local stack's direct store over s3rver's files",
+    open: async () => {
+      const local: LocalS3 = await startLocalS3();
+      return { store: local.files, close: () => local.close() };
     },
   },
   ...(REAL_ENDPOINT && REAL_BUCKET ? [{
