@@ -256,11 +256,12 @@ store.deleteObject = async (bucket, key) => {
   }
 };
 
-// Copies that replace the metadata (every copy of the pipeline: content type, cache headers) are
-// made here: the object copied by the kernel into a temporary file renamed into place (a reader
-// never sees half a copy), the source's MD5 reused (the bytes are the source's, so is their MD5,
-// the ETag S3 reports for a copy of a single-part object) instead of s3rver reading the copy again,
-// and none of fs-extra's extra checks per file. Other copies are s3rver's own.
+// Copies to another key are made here: the object copied by the kernel into a temporary file renamed
+// into place (a reader never sees half a copy), the source's MD5 reused (the bytes are the source's,
+// so is their MD5, the ETag S3 reports for a copy of a single-part object) instead of s3rver reading
+// the copy again, and none of fs-extra's extra checks per file. No object file is ever rewritten in
+// place (s3rver's own copy wrote into the destination's file): the local stack's direct store makes
+// its copies hard links of the source's file, which an in-place write would change under both keys.
 // CompleteMultipartUpload: s3rver reads the key from the upload's folder (not the request's: an
 // upload started for A and completed at B's URL wrote A, past the gate's lock and conditions on A),
 // and joins the listed parts with a stream that has no error handling (a missing part crashed the
@@ -301,7 +302,12 @@ const copyObject = store.copyObject.bind(store);
 store.copyObject = async (srcBucket, srcKey, destBucket, destKey, replacementMetadata) => {
   const source = store.getResourcePath(srcBucket, srcKey, 'object');
   const target = store.getResourcePath(destBucket, destKey, 'object');
-  if (!replacementMetadata || source === target) return copyObject(srcBucket, srcKey, destBucket, destKey, replacementMetadata);
+  if (source === target) return copyObject(srcBucket, srcKey, destBucket, destKey, replacementMetadata);
+  // Without a replacement the source's stored metadata is copied, as s3rver does (but not in place).
+  const metadata = replacementMetadata || await fs.readFile(store.getResourcePath(srcBucket, srcKey, 'metadata.json'), 'utf8').then(JSON.parse).catch((error) => {
+    if (error.code !== 'ENOENT') throw error;
+    return {};
+  });
   const md5 = await fs.readFile(source + '.md5', 'utf8').catch((error) => {
     if (error.code !== 'ENOENT') throw error;
     return undefined;
@@ -318,7 +324,7 @@ store.copyObject = async (srcBucket, srcKey, destBucket, destKey, replacementMet
     await fs.unlink(temporary).catch(() => undefined);
     throw error;
   }
-  await store.putMetadata(destBucket, destKey, replacementMetadata, md5);
+  await store.putMetadata(destBucket, destKey, metadata, md5);
   return store.getMetadata(destBucket, destKey);
 };
 

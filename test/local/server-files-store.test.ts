@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from './local-s3';
 
 let local: LocalS3;
@@ -136,6 +136,26 @@ describe('ServerFilesStore', () => {
     expect(await head('copy/kept')).toEqual({ etag: kept.etag, type: 'text/plain', cache: 'max-age=5' });
     expect(await head('copy/replaced')).toEqual({ etag: replaced.etag, type: 'application/zip', cache: undefined });
     expect(text((await local.files.get('copy/replaced'))?.body)).toBe('payload');
+  });
+
+  test('a copy shares the source file, and no later write through either way changes the other key', async () => {
+    await local.files.put('linked/a', 'bytes of a');
+    await local.files.put('linked/c', 'bytes of c');
+    const before = Date.now();
+    await local.files.copy('linked/a', 'linked/b');
+    expect((await local.files.head('linked/b'))?.lastModified?.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    // s3rver's own copy (metadata kept) wrote into the destination's file in place: through a shared
+    // file that rewrote linked/a as well.
+    await local.client.send(new CopyObjectCommand({ Bucket: local.bucket, Key: 'linked/b', CopySource: `${local.bucket}/linked/c` }));
+    expect(text((await local.files.get('linked/b'))?.body)).toBe('bytes of c');
+    expect(text((await local.files.get('linked/a'))?.body)).toBe('bytes of a');
+    await local.files.copy('linked/a', 'linked/d');
+    await local.store.put('linked/d', 'new d through HTTP');
+    await local.files.put('linked/a', 'new a, direct');
+    await local.files.copy('linked/c', 'linked/e');
+    await local.files.delete('linked/c');
+    expect(await Promise.all(['a', 'b', 'd', 'e'].map(async (k) => text((await local.files.get(`linked/${k}`))?.body))))
+      .toEqual(['new a, direct', 'bytes of c', 'new d through HTTP', 'bytes of c']);
   });
 
   test('delete removes the object and the folders it emptied, and is quiet when it is already gone', async () => {
