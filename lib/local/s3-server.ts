@@ -159,6 +159,25 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const fs = require('node:fs/promises');
 const path = require('node:path');
+// Listings walk the bucket folder (readdirSync, then statSync of each name). The pipeline's direct
+// store deletes objects from the main thread meanwhile, and a name gone between the two calls made
+// the whole listing fail with 500 InternalError (a peer's upload listed while the pipeline drained
+// it). A name that vanished is skipped, as S3 leaves a deleted key out. Installed before s3rver's
+// filesystem store loads, which takes \`walk\` from its utilities when it is first required.
+const s3rverUtils = require(path.join(path.dirname(workerData.s3rverPath), 'utils.js'));
+const fsSync = require('node:fs');
+const vanished = (error) => error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
+s3rverUtils.walk = function* walk(dir, recurseFilter) {
+  let names;
+  try { names = fsSync.readdirSync(dir); } catch (error) { if (vanished(error)) return; throw error; }
+  for (const name of names) {
+    const filePath = path.posix.join(dir, name);
+    let stats;
+    try { stats = fsSync.statSync(filePath); } catch (error) { if (vanished(error)) continue; throw error; }
+    if (!stats.isDirectory()) yield filePath;
+    else if (!recurseFilter || recurseFilter(filePath)) yield* walk(filePath, recurseFilter);
+  }
+};
 const S3rver = require(workerData.s3rverPath);
 
 const server = new S3rver(workerData.options);

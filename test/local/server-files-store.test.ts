@@ -3,7 +3,7 @@
  * gate (test/adapters/s3-store.test.ts asks the same questions of that one), the same files seen from
  * both sides, one lock table for both, s3rver's events for its writes, and the gate's key checks.
  */
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from './local-s3';
@@ -204,5 +204,17 @@ describe('ServerFilesStore', () => {
     await expect(local.files.copy('docs/md5', key)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     await expect(local.files.list(`${key}/`)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     expect((await readdir(dirname(local.dir))).filter((name) => name === 'outside._S3rver_object')).toEqual([]);
+  });
+});
+
+describe('listings through the gate while the direct store deletes', () => {
+  test('a name that vanishes between s3rver reading the folder and its stat is left out, not a 500', async () => {
+    // Deterministic stand-in for the race (seen in bench/publish.ts: a peer's upload listed while the
+    // pipeline deleted it): a name whose stat fails with ENOENT, as an object unlinked meanwhile.
+    await local.files.put('vanishing/kept', 'k');
+    await symlink(join(local.dir, 'no-such-file'), join(local.dir, local.bucket, 'vanishing', 'gone._S3rver_object'));
+    await mkdir(join(local.dir, local.bucket, 'vanishing', 'folder-gone'));
+    await symlink(join(local.dir, 'no-such-folder'), join(local.dir, local.bucket, 'vanishing', 'folder-gone', 'x._S3rver_object'));
+    expect((await local.store.list('vanishing/')).map((o) => o.key)).toEqual(['vanishing/kept']);
   });
 });
