@@ -55,7 +55,7 @@ registerCommand((program, io, state) => {
     .option('--timeout <seconds>', 'how long to wait for the pipeline to release', '300')
     .option('--note <text>', 'note kept in the release history, e.g. the CI build number')
     .option('--public-key <file>', 'development mode only: the game.public.der (or PEM) to pin at the game\'s first release')
-    .option('--no-check', 'skip the local check of the content before uploading (format, digests and, with a studio configuration, the game\'s project, key and engines; it reads every byte). The pipeline still verifies everything, and in development mode the development-mode pin is still checked (it reads one small document and refuses another project before a byte is sent)')
+    .option('--no-check', 'skip the local check of the content (format, digests and, with a studio configuration, the game\'s project, key and engines; it reads every byte: a loose folder before uploading, an archive while it uploads, its last bytes held until it passes). The pipeline still verifies everything, and in development mode the development-mode pin is still checked (it reads one small document and refuses another project before a byte is sent)')
     .option('--json', 'print one JSON document instead of text; no progress bar');
   addTargetOptions(command);
   command.addHelpText('after', `
@@ -94,17 +94,26 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
       throw new UsageError(`--channel "${options.channel}" is not a publisher channel of ${game.id} (${game.publisherChannels.join(', ')}); publish there and \`lup promote\` with the operator role, or add it to publisherChannels in ${options.config}.`);
     }
     // Loaded on use: `lup --help` loads neither the manifest codec nor the AWS SDK.
-    const [{ planPublish }, { policyForGame }, { publishPlan, newUploadId }, { byteProgress }] = await Promise.all([
+    const [{ planPublish, checkPlannedArchives }, { policyForGame }, { publishPlan, newUploadId, LocalCheckRefused }, { byteProgress }] = await Promise.all([
       import('../publisher/plan'), import('../core/format/policy'), import('../publisher/publish'), import('./progress'),
     ]);
-    const plan = await planPublish(paths.map((p) => resolvePath(io, p)), { precheck: options.check, policy: game ? policyForGame(game) : undefined });
+    const policy = game ? policyForGame(game) : undefined;
+    // Archives are checked while they upload (their last bytes wait for the verdict); a loose
+    // folder is checked here, as its files are read for their digests anyway.
+    const plan = await planPublish(paths.map((p) => resolvePath(io, p)), { precheck: options.check, policy, deferArchiveCheck: true });
     const plannedMs = Math.round(performance.now() - planStarted);
-    if (plan.errors.length > 0) {
+    const refuseLocally = (errors: readonly LupError[], headline: string): void => {
       state.exitCode = EXIT.invalid;
-      if (options.json) io.stdout(`${JSON.stringify({ state: 'refused', phase: 'local-check', errors: plan.errors.map((e) => e.toJSON()) }, null, 2)}\n`);
-      else io.stderr(`✖ refused before upload: ${plan.errors.length} problem(s) found by the local check (nothing was sent)\n${plan.errors.map((e) => formatError(e.toJSON())).join('\n')}\n`);
+      if (options.json) io.stdout(`${JSON.stringify({ state: 'refused', phase: 'local-check', errors: errors.map((e) => e.toJSON()) }, null, 2)}\n`);
+      else io.stderr(`✖ ${headline}\n${errors.map((e) => formatError(e.toJSON())).join('\n')}\n`);
+    };
+    if (plan.errors.length > 0) {
+      refuseLocally(plan.errors, `refused before upload: ${plan.errors.length} problem(s) found by the local check (nothing was sent)`);
       return;
     }
+    const localCheck = options.check && plan.kind === 'archives' ? checkPlannedArchives(plan, policy) : undefined;
+    // Awaited by the publish; a publish stopped earlier (the pin check) must not leave it unhandled.
+    localCheck?.catch(() => undefined);
     if (!options.json && plan.customFiles.length > 0) io.stderr(`note: not published (not LiveUpdate resources): ${plan.customFiles.join(', ')}\n`);
     const target = await openTarget(options, io, 'publisher');
     const progress = byteProgress(io, !options.json);
@@ -127,13 +136,21 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
         return;
       }
       if (!options.json) io.stderr(`Publishing ${plan.kind === 'archives' ? `${plan.archives.length} archive(s)` : `${plan.resources.length} resource(s) and a manifest`} to ${options.game}/${options.channel} via ${target.description}\n`);
-      const result = await publishPlan({
-        target, plan, upload, game: options.game, channel: options.channel, concurrency, timeoutMs, note: options.note, publicKey,
-        onProgress: (p) => {
-          Object.assign(sentSoFar, { objects: p.objectsDone, objectsTotal: p.objectsTotal, bytes: p.loadedBytes, waiting: p.phase === 'waiting' });
-          progress.update(p.loadedBytes, p.totalBytes, p.phase === 'uploading' ? `upload ${p.objectsDone}/${p.objectsTotal}` : 'verifying');
-        },
-      });
+      let result: Awaited<ReturnType<typeof publishPlan>>;
+      try {
+        result = await publishPlan({
+          target, plan, upload, game: options.game, channel: options.channel, concurrency, timeoutMs, note: options.note, publicKey, localCheck,
+          onProgress: (p) => {
+            Object.assign(sentSoFar, { objects: p.objectsDone, objectsTotal: p.objectsTotal, bytes: p.loadedBytes, waiting: p.phase === 'waiting' });
+            progress.update(p.loadedBytes, p.totalBytes, p.phase === 'uploading' ? `upload ${p.objectsDone}/${p.objectsTotal}` : 'verifying');
+          },
+        });
+      } catch (error) {
+        if (!(error instanceof LocalCheckRefused)) throw error;
+        progress.stop();
+        refuseLocally(error.errors, `refused: ${error.errors.length} problem(s) found by the local check while uploading (the upload was stopped before its last bytes: nothing was stored)`);
+        return;
+      }
       progress.stop();
       state.exitCode = result.state === 'live' ? EXIT.ok : result.state === 'verified' ? EXIT.ok : EXIT.invalid;
       if (options.json) {

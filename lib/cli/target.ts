@@ -136,7 +136,12 @@ export async function openTarget(options: TargetOptions, io: CliIo, role: Target
   // A `lup local` key in the environment (as a CI job that holds the publisher key has it) is used
   // as is, so a command has locally the reach it will have on AWS; otherwise the command's role picks.
   const environmentKey = [LOCAL_PUBLISHER_CREDENTIALS, LOCAL_OPERATOR_CREDENTIALS].find((c) => c.accessKeyId === io.env.AWS_ACCESS_KEY_ID && c.secretAccessKey === io.env.AWS_SECRET_ACCESS_KEY);
-  const client = createS3Client({ endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? environmentKey ?? (role === 'publisher' ? LOCAL_PUBLISHER_CREDENTIALS : LOCAL_OPERATOR_CREDENTIALS) : undefined });
+  const client = createS3Client({
+    endpoint: endpoint?.toString(), region: options.region, credentials: loopback ? environmentKey ?? (role === 'publisher' ? LOCAL_PUBLISHER_CREDENTIALS : LOCAL_OPERATOR_CREDENTIALS) : undefined,
+    // A local server ignores the SDK's body checksums; computing them only delays the upload.
+    // Its archive uploads are streamed and stopped on purpose when the local check refuses them.
+    ...(loopback ? { requestChecksums: 'when-required' as const, sdkWarnings: 'silent' as const } : {}),
+  });
   const store = new S3ObjectStore({ client, bucket });
   const cdnBaseUrl = options.cdn ? withSlash(options.cdn) : discovered?.cdnBaseUrl;
   // Operator commands only: the control path (CloudFront and Lambda clients) loads when used.

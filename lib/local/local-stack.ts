@@ -155,7 +155,7 @@ export async function startLocalStack(request: StartLocalStackRequest): Promise<
     cleanups.push(() => gate.close());
     // On a wildcard address the pipeline reaches the gate on loopback.
     const wildcard = host === '0.0.0.0' || host === '::';
-    const client = createS3Client({ endpoint: wildcard ? `http://127.0.0.1:${gate.port}` : gate.endpoint, credentials });
+    const client = createS3Client({ endpoint: wildcard ? `http://127.0.0.1:${gate.port}` : gate.endpoint, credentials, requestChecksums: 'when-required', sdkWarnings: 'silent' });
     cleanups.push(async () => client.destroy());
     let deliver: ((event: S3EventLike) => void) | undefined;
     const store = new ServerFilesStore({ directory: join(dataDir, 's3'), bucket, locks, onEvent: (event) => deliver?.(event) });

@@ -199,6 +199,31 @@ server.on('event', (event) => {
 
 const store = server.store;
 
+// AbortMultipartUpload: s3rver 3.7 has no route for it (405), so an abandoned upload's parts stayed
+// in its data folder for good: every multipart upload a client gave up (lib-storage aborts on a
+// failed part, or when lup publish's local check refuses the archive). Here the upload's folder is
+// removed when the upload exists and belongs to the URL's key (the gate checked the upload id's form).
+server.middleware.splice(1, 0, async (ctx, next) => {
+  if (ctx.method !== 'DELETE' || typeof ctx.query.uploadId !== 'string') return next();
+  const answer = (status, code, message) => {
+    ctx.status = status;
+    if (code) {
+      ctx.type = 'application/xml';
+      ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\\n<Error><Code>' + code + '</Code><Message>' + message + '</Message></Error>';
+    }
+  };
+  const uploadId = ctx.query.uploadId;
+  const parts = ctx.path.split('/').slice(1).map(decodeURIComponent);
+  const bucket = parts[0];
+  const key = parts.slice(1).join('/');
+  if (!/^[0-9a-f]{32}$/.test(uploadId) || !bucket || !key) return answer(400, 'InvalidArgument', 'Invalid upload id or key.');
+  const uploadDir = path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+  const owner = await fs.readFile(path.join(uploadDir, 'key'), 'utf8').catch(() => undefined);
+  if (owner !== key) return answer(404, 'NoSuchUpload', 'The specified upload does not exist.');
+  await fs.rm(uploadDir, { recursive: true, force: true });
+  return answer(204);
+});
+
 // Whole writes: s3rver streams a PUT's body into the object's file in place and writes its MD5 only
 // when the body ended. A client that aborts mid-body left the file half-rewritten under the old
 // object's MD5 (its ETag), and the request's promise never settled (an open file per abort). Here

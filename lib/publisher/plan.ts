@@ -16,6 +16,7 @@ import { decodeManifest, MAX_MANIFEST_BYTES } from '../core/format/manifest-code
 import { FOLDER_MANIFEST_NAMES, findFolderManifest } from '../core/format/folder-manifest';
 import { MANIFEST_NAME } from '../core/keys';
 import type { ValidationPolicy } from '../core/format/policy';
+import type { ByteSource } from '../core/ports';
 import { ResourceDigester } from '../core/format/resource-header';
 import type { ResourceObservation } from '../core/format/validate-content';
 import { verifyAgainstManifest, verifyArchive } from '../core/format/verify-archive';
@@ -53,8 +54,22 @@ function inputError(path: string, message: string, expected: string): LupError {
   return lupError({ code: 'INPUT_NOT_FOUND', location: { file: path }, expected, actual: path, message });
 }
 
+/** Options of {@link planPublish}. */
+export interface PlanOptions {
+  /** Check the content locally (format, digests, the policy's rules). */
+  readonly precheck: boolean;
+  readonly policy?: ValidationPolicy;
+  /**
+   * Archives only: leave their check to {@link checkPlannedArchives}, run while they upload, and
+   * hash them here (their SHA-256 decides what is already published). Loose folders are always
+   * checked here: each file is read once for its digest anyway.
+   * @default false
+   */
+  readonly deferArchiveCheck?: boolean;
+}
+
 /** Sort the given paths into archives or one loose folder; throws `INPUT_NOT_FOUND` / `USAGE_INVALID`. */
-export async function planPublish(paths: readonly string[], options: { precheck: boolean; policy?: ValidationPolicy }): Promise<PublishPlan> {
+export async function planPublish(paths: readonly string[], options: PlanOptions): Promise<PublishPlan> {
   if (paths.length === 0) throw lupError({ code: 'USAGE_INVALID', location: { flag: '<path...>' }, message: 'Name the zip archive(s) or the loose folder to publish.' });
   const kinds = await Promise.all(paths.map(async (p) => {
     const s = await stat(p).catch(() => undefined);
@@ -73,7 +88,7 @@ export async function planPublish(paths: readonly string[], options: { precheck:
   return planArchives(kinds.map((k) => ({ path: k.path, sizeBytes: (k as { sizeBytes: number }).sizeBytes })), options);
 }
 
-async function planArchives(files: { path: string; sizeBytes: number }[], options: { precheck: boolean; policy?: ValidationPolicy }): Promise<PublishPlan> {
+async function planArchives(files: { path: string; sizeBytes: number }[], options: PlanOptions): Promise<PublishPlan> {
   const names = files.map((f) => basename(f.path));
   names.forEach((name, i) => {
     if (!ARCHIVE_NAME.test(name)) throw lupError({ code: 'USAGE_INVALID', location: { file: files[i].path }, expected: 'a file name of letters, digits, ".", "_" or "-" ending in .zip', actual: name, message: `Rename ${name}: archive names become part of URLs.` });
@@ -87,11 +102,7 @@ async function planArchives(files: { path: string; sizeBytes: number }[], option
     try {
       // One pass: the archive's SHA-256 is taken from the bytes the check reads.
       const source = hashingSource(opened, 'sha256');
-      if (options.precheck) {
-        // With several archives, completeness is judged across all of them by the pipeline.
-        const report = await verifyArchive(source, { policy: { ...options.policy, requireComplete: files.length === 1 }, location: { file: file.path } });
-        errors.push(...report.errors);
-      }
+      if (options.precheck && !options.deferArchiveCheck) errors.push(...await checkArchive(source, file.path, files.length, options.policy));
       sha256 = await source.digest();
     } finally {
       await opened.close();
@@ -102,7 +113,30 @@ async function planArchives(files: { path: string; sizeBytes: number }[], option
   return { kind: 'archives', archives, resources: [], customFiles: [], errors, totalBytes: archives.reduce((n, a) => n + a.sizeBytes, 0) };
 }
 
-async function planLoose(dir: string, options: { precheck: boolean; policy?: ValidationPolicy }): Promise<PublishPlan> {
+/**
+ * The local check of a plan's archives, for a plan made with `deferArchiveCheck`: every archive
+ * verified as the pipeline will (format, digests, the policy's rules); with several archives,
+ * completeness is judged across all of them by the pipeline. Resolves with the problems found.
+ */
+export async function checkPlannedArchives(plan: PublishPlan, policy?: ValidationPolicy): Promise<LupError[]> {
+  const errors: LupError[] = [];
+  for (const archive of plan.archives) {
+    const source = await fileByteSource(archive.path);
+    try {
+      errors.push(...await checkArchive(source, archive.path, plan.archives.length, policy));
+    } finally {
+      await source.close();
+    }
+  }
+  return errors;
+}
+
+/** One archive's local check. With several archives, completeness is judged across all of them by the pipeline. */
+async function checkArchive(source: ByteSource, path: string, archiveCount: number, policy: ValidationPolicy | undefined): Promise<readonly LupError[]> {
+  return (await verifyArchive(source, { policy: { ...policy, requireComplete: archiveCount === 1 }, location: { file: path } })).errors;
+}
+
+async function planLoose(dir: string, options: PlanOptions): Promise<PublishPlan> {
   const entries = await readdir(dir, { withFileTypes: true });
   const found = findFolderManifest(dir, entries.filter((e) => e.isFile()).map((e) => e.name));
   // Refused whether or not the local check runs: there is nothing to release without a manifest.

@@ -5,8 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
-import { LOCAL_MULTIPART_THRESHOLD_BYTES, uploadFile } from '../adapters/s3-uploader';
-import { isLupError, lupError, type LupErrorData } from '../core/errors';
+import { LOCAL_MULTIPART_THRESHOLD_BYTES, MULTIPART_THRESHOLD_BYTES, uploadFile } from '../adapters/s3-uploader';
+import { isLupError, lupError, type LupError, type LupErrorData } from '../core/errors';
 import type { StoredObject } from '../core/ports';
 import { keys } from '../core/keys';
 import { RELEASE_REQUEST_SCHEMA_VERSION, type ReleaseRequest } from '../core/documents/release-request';
@@ -43,6 +43,21 @@ export interface PublishRequest {
   readonly onProgress?: (progress: PublishProgress) => void;
   /** Time source for the upload id and waiting. @default Date */
   readonly now?: () => Date;
+  /**
+   * The local check of the plan's archives, running while they upload (`checkPlannedArchives`):
+   * each archive's last bytes and the release request wait for it, and problems stop the publish
+   * with {@link LocalCheckRefused} before anything is stored.
+   * @default - none: the plan was checked before (or the check is skipped)
+   */
+  readonly localCheck?: Promise<readonly LupError[]>;
+}
+
+/** The local check found problems while the archives uploaded: nothing was stored or released. */
+export class LocalCheckRefused extends Error {
+  constructor(readonly errors: readonly LupError[]) {
+    super(`The local check found ${errors.length} problem(s); the upload was stopped before its last bytes.`);
+    this.name = 'LocalCheckRefused';
+  }
 }
 
 /** The outcome of a publish. */
@@ -67,6 +82,8 @@ export interface PublishResult {
 export interface PublishTimings {
   /** Until the listing of already published content was read. */
   readonly listedMs: number;
+  /** Until the local check running during the upload finished, when there was one. */
+  readonly checkedMs?: number;
   /** Until the last upload and then the release request were acknowledged: everything is sent. */
   readonly uploadedMs: number;
   /** Until the pipeline's verdict was read (`live`, refused, or the timeout). */
@@ -114,21 +131,40 @@ export async function publishPlan(request: PublishRequest): Promise<PublishResul
   const report = (phase: PublishProgress['phase']): void =>
     request.onProgress?.({ phase, loadedBytes, totalBytes, objectsDone, objectsTotal: toSend.length });
   report('uploading');
+  let checkedMs: number | undefined;
+  const checkPassed = request.localCheck?.then((errors) => {
+    checkedMs = performance.now() - started;
+    if (errors.length > 0) throw new LocalCheckRefused(errors);
+  });
+  // Awaited below; a refusal must not surface as an unhandled rejection while uploads still run.
+  checkPassed?.catch(() => undefined);
   const limit = pLimit(request.concurrency ?? 32);
-  await Promise.all(toSend.map(({ file }) => limit(async () => {
-    let counted = 0;
-    await uploadFile({
-      client: target.client, bucket: target.bucket, key: keys.staged(game, upload, file.name), path: file.path, sizeBytes: file.sizeBytes,
-      ...(target.local ? { multipartThresholdBytes: LOCAL_MULTIPART_THRESHOLD_BYTES } : {}),
-      onProgress: (loaded) => {
-        loadedBytes += loaded - counted;
-        counted = loaded;
-        report('uploading');
-      },
-    });
-    objectsDone += 1;
-    report('uploading');
-  })));
+  const multipartThresholdBytes = target.local ? LOCAL_MULTIPART_THRESHOLD_BYTES : MULTIPART_THRESHOLD_BYTES;
+  try {
+    await Promise.all(toSend.map(({ file, kind }) => limit(async () => {
+      let counted = 0;
+      const held = kind === 'archive' ? checkPassed : undefined;
+      // A small archive to AWS goes from memory, so the SDK may retry it: it waits for the check first.
+      if (held && !target.local && file.sizeBytes < multipartThresholdBytes) await held;
+      await uploadFile({
+        client: target.client, bucket: target.bucket, key: keys.staged(game, upload, file.name), path: file.path, sizeBytes: file.sizeBytes,
+        multipartThresholdBytes,
+        ...(held && (target.local || file.sizeBytes >= multipartThresholdBytes) ? { holdLastBytesUntil: held } : {}),
+        onProgress: (loaded) => {
+          loadedBytes += loaded - counted;
+          counted = loaded;
+          report('uploading');
+        },
+      });
+      objectsDone += 1;
+      report('uploading');
+    })));
+  } catch (error) {
+    // An upload stopped by the check's refusal (or its failure) reports the check, not the upload.
+    await checkPassed;
+    throw error;
+  }
+  await checkPassed;
   const releaseRequest: ReleaseRequest = {
     schemaVersion: RELEASE_REQUEST_SCHEMA_VERSION,
     game,
@@ -162,7 +198,7 @@ export async function publishPlan(request: PublishRequest): Promise<PublishResul
     skipped: { objects: skipped.length, bytes: skipped.reduce((n, c) => n + c.file.sizeBytes, 0) },
     errors: status?.errors ?? [lupError({ code: 'RELEASE_INCOMPLETE', message: 'The pipeline wrote no status for the upload.' }).toJSON()],
     missing: status?.missing,
-    timings: { listedMs: Math.round(listedMs), uploadedMs: Math.round(uploadedMs), liveMs: Math.round(liveMs) },
+    timings: { listedMs: Math.round(listedMs), ...(checkedMs !== undefined ? { checkedMs: Math.round(checkedMs) } : {}), uploadedMs: Math.round(uploadedMs), liveMs: Math.round(liveMs) },
   };
 }
 

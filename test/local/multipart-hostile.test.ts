@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from './local-s3';
 
 let s3: LocalS3;
@@ -51,4 +51,18 @@ test('an upload started for one key cannot be completed at another', async () =>
   expect((await failure(complete)).name).toBe('NoSuchUpload');
   expect(await s3.store.head('staging/g/u/started.zip')).toBeUndefined();
   expect(await s3.store.head('staging/g/u/other.zip')).toBeUndefined();
+});
+
+test('AbortMultipartUpload removes the upload\'s parts, only at the key it was started for (s3rver 3.7 answered 405 and kept them for good)', async () => {
+  const key = 'staging/g/u/aborted.zip';
+  const { UploadId } = await s3.client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: key }));
+  await s3.client.send(new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId, PartNumber: 1, Body: Buffer.alloc(1024, 1) }));
+  const folder = join(s3.dir, s3.bucket, '._S3rver_uploads', UploadId as string);
+  expect(existsSync(folder)).toBe(true);
+  const abort = (Key: string) => s3.client.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key, UploadId }));
+  expect(await failure(abort('staging/g/u/other.zip'))).toEqual({ name: 'NoSuchUpload', status: 404 });
+  expect(existsSync(folder)).toBe(true);
+  await abort(key);
+  expect(existsSync(folder)).toBe(false);
+  expect(await failure(abort(key))).toEqual({ name: 'NoSuchUpload', status: 404 });
 });

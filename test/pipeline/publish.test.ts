@@ -76,13 +76,13 @@ describe('lup publish on the local stack', () => {
     expect(status?.state).toBe('live');
   });
 
-  it('applies the studio configuration of --config in the local check, before anything is sent', async () => {
+  it('applies the studio configuration of --config in the local check, before anything is stored', async () => {
     const configFile = join(stack.dir, 'studio.json');
     await writeFile(configFile, JSON.stringify({ games: [{ id: 'space', projectTitle: 'Space Game' }] }));
     const { zip } = await writeContent(stack, 'other', { seed: 5, resourceCount: 5, projectTitle: 'Other Game' });
     const refused = await lup(stack, ['publish', zip, '--game', 'space', '--channel', 'stable', '--config', configFile]);
     expect(refused.code).toBe(1);
-    expect(refused.err).toContain('refused before upload');
+    expect(refused.err).toContain('found by the local check while uploading (the upload was stopped before its last bytes: nothing was stored)');
     expect(refused.err).toContain('MANIFEST_PROJECT_MISMATCH');
     expect(await keysUnder(stack.store, 'staging/')).toEqual([]);
 

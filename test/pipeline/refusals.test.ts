@@ -112,14 +112,14 @@ describe('the pipeline refuses bad content', () => {
     expect(await pointerOf(stack, 'space', 'live')).toBeUndefined();
   });
 
-  it('refuses locally before sending a byte when --no-check is not given', async () => {
+  it('refuses locally, storing nothing, when --no-check is not given (the archive is checked while it uploads; its last bytes wait)', async () => {
     const other = await writeContent(stack, 'other-local', { ...good, seed: 17, resourceCount: 5 });
     const bytes = await readFile(other.zip);
     await writeFile(other.zip, bytes.subarray(0, bytes.length - 100));
     const before = await keysUnder(stack.store, 'staging/');
     const result = await lup(stack, ['publish', other.zip, '--game', 'space', '--channel', 'stable']);
     expect(result.code).toBe(1);
-    expect(result.err).toContain('refused before upload');
+    expect(result.err).toContain('refused: 1 problem(s) found by the local check while uploading (the upload was stopped before its last bytes: nothing was stored)');
     expect(result.err).toContain('ARCHIVE_UNREADABLE');
     expect(await keysUnder(stack.store, 'staging/')).toEqual(before);
   });
