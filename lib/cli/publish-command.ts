@@ -94,13 +94,13 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
       throw new UsageError(`--channel "${options.channel}" is not a publisher channel of ${game.id} (${game.publisherChannels.join(', ')}); publish there and \`lup promote\` with the operator role, or add it to publisherChannels in ${options.config}.`);
     }
     // Loaded on use: `lup --help` loads neither the manifest codec nor the AWS SDK.
-    const [{ planPublish, checkPlannedArchives }, { policyForGame }, { publishPlan, newUploadId, LocalCheckRefused }, { byteProgress }] = await Promise.all([
+    const [{ planPublish, readPlannedArchives }, { policyForGame }, { publishPlan, newUploadId, LocalCheckRefused }, { byteProgress }] = await Promise.all([
       import('../publisher/plan'), import('../core/format/policy'), import('../publisher/publish'), import('./progress'),
     ]);
     const policy = game ? policyForGame(game) : undefined;
-    // Archives are checked while they upload (their last bytes wait for the verdict); a loose
-    // folder is checked here, as its files are read for their digests anyway.
-    const plan = await planPublish(paths.map((p) => resolvePath(io, p)), { precheck: options.check, policy, deferArchiveCheck: true });
+    // Archives are read (hashed and checked) while they upload, their last bytes waiting for the
+    // verdict; a loose folder is checked here, as its files are read for their digests anyway.
+    const plan = await planPublish(paths.map((p) => resolvePath(io, p)), { precheck: options.check, policy, readArchivesLater: true });
     const plannedMs = Math.round(performance.now() - planStarted);
     const refuseLocally = (errors: readonly LupError[], headline: string): void => {
       state.exitCode = EXIT.invalid;
@@ -111,9 +111,9 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
       refuseLocally(plan.errors, `refused before upload: ${plan.errors.length} problem(s) found by the local check (nothing was sent)`);
       return;
     }
-    const localCheck = options.check && plan.kind === 'archives' ? checkPlannedArchives(plan, policy) : undefined;
+    const archiveReading = plan.kind === 'archives' ? readPlannedArchives(plan, options.check ? policy ?? {} : undefined) : undefined;
     // Awaited by the publish; a publish stopped earlier (the pin check) must not leave it unhandled.
-    localCheck?.catch(() => undefined);
+    archiveReading?.catch(() => undefined);
     if (!options.json && plan.customFiles.length > 0) io.stderr(`note: not published (not LiveUpdate resources): ${plan.customFiles.join(', ')}\n`);
     const target = await openTarget(options, io, 'publisher');
     const progress = byteProgress(io, !options.json);
@@ -139,7 +139,7 @@ Exit codes: 0 live, 1 refused or not released in time (each error listed), 2 bad
       let result: Awaited<ReturnType<typeof publishPlan>>;
       try {
         result = await publishPlan({
-          target, plan, upload, game: options.game, channel: options.channel, concurrency, timeoutMs, note: options.note, publicKey, localCheck,
+          target, plan, upload, game: options.game, channel: options.channel, concurrency, timeoutMs, note: options.note, publicKey, archiveReading,
           onProgress: (p) => {
             Object.assign(sentSoFar, { objects: p.objectsDone, objectsTotal: p.objectsTotal, bytes: p.loadedBytes, waiting: p.phase === 'waiting' });
             progress.update(p.loadedBytes, p.totalBytes, p.phase === 'uploading' ? `upload ${p.objectsDone}/${p.objectsTotal}` : 'verifying');

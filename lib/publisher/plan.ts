@@ -16,7 +16,6 @@ import { decodeManifest, MAX_MANIFEST_BYTES } from '../core/format/manifest-code
 import { FOLDER_MANIFEST_NAMES, findFolderManifest } from '../core/format/folder-manifest';
 import { MANIFEST_NAME } from '../core/keys';
 import type { ValidationPolicy } from '../core/format/policy';
-import type { ByteSource } from '../core/ports';
 import { ResourceDigester } from '../core/format/resource-header';
 import type { ResourceObservation } from '../core/format/validate-content';
 import { verifyAgainstManifest, verifyArchive } from '../core/format/verify-archive';
@@ -60,12 +59,19 @@ export interface PlanOptions {
   readonly precheck: boolean;
   readonly policy?: ValidationPolicy;
   /**
-   * Archives only: leave their check to {@link checkPlannedArchives}, run while they upload, and
-   * hash them here (their SHA-256 decides what is already published). Loose folders are always
-   * checked here: each file is read once for its digest anyway.
+   * Archives only: do not read them here, but with {@link readPlannedArchives} while they upload
+   * (their SHA-256, and the check when `precheck`); their `sha256` is empty until then. A loose
+   * folder is always read and checked here: each file is read once for its digest anyway.
    * @default false
    */
-  readonly deferArchiveCheck?: boolean;
+  readonly readArchivesLater?: boolean;
+}
+
+/** What reading a plan's archives found: the problems of the local check (if it ran) and each archive's SHA-256. */
+export interface ArchiveReading {
+  readonly errors: readonly LupError[];
+  /** In the plan's archive order. */
+  readonly sha256: readonly string[];
 }
 
 /** Sort the given paths into archives or one loose folder; throws `INPUT_NOT_FOUND` / `USAGE_INVALID`. */
@@ -97,15 +103,11 @@ async function planArchives(files: { path: string; sizeBytes: number }[], option
   const errors: LupError[] = [];
   const archives: PlannedArchive[] = [];
   for (const [i, file] of files.entries()) {
-    const opened = await fileByteSource(file.path);
-    let sha256: string;
-    try {
-      // One pass: the archive's SHA-256 is taken from the bytes the check reads.
-      const source = hashingSource(opened, 'sha256');
-      if (options.precheck && !options.deferArchiveCheck) errors.push(...await checkArchive(source, file.path, files.length, options.policy));
-      sha256 = await source.digest();
-    } finally {
-      await opened.close();
+    let sha256 = '';
+    if (!options.readArchivesLater) {
+      const reading = await readArchive(file.path, files.length, options.precheck ? options.policy ?? {} : undefined);
+      errors.push(...reading.errors);
+      sha256 = reading.sha256;
     }
     // Mount order = the order given: the first archive gets the highest priority.
     archives.push({ name: names[i], path: file.path, sizeBytes: file.sizeBytes, sha256, priority: (files.length - i) * 10 });
@@ -114,26 +116,33 @@ async function planArchives(files: { path: string; sizeBytes: number }[], option
 }
 
 /**
- * The local check of a plan's archives, for a plan made with `deferArchiveCheck`: every archive
- * verified as the pipeline will (format, digests, the policy's rules); with several archives,
- * completeness is judged across all of them by the pipeline. Resolves with the problems found.
+ * Read a plan made with `readArchivesLater`: each archive's SHA-256 and, when `check` is given,
+ * the local check (format, digests, the policy's rules), in one pass over each file.
  */
-export async function checkPlannedArchives(plan: PublishPlan, policy?: ValidationPolicy): Promise<LupError[]> {
+export async function readPlannedArchives(plan: PublishPlan, check?: ValidationPolicy): Promise<ArchiveReading> {
   const errors: LupError[] = [];
+  const sha256: string[] = [];
   for (const archive of plan.archives) {
-    const source = await fileByteSource(archive.path);
-    try {
-      errors.push(...await checkArchive(source, archive.path, plan.archives.length, policy));
-    } finally {
-      await source.close();
-    }
+    const reading = await readArchive(archive.path, plan.archives.length, check);
+    errors.push(...reading.errors);
+    sha256.push(reading.sha256);
   }
-  return errors;
+  return { errors, sha256 };
 }
 
-/** One archive's local check. With several archives, completeness is judged across all of them by the pipeline. */
-async function checkArchive(source: ByteSource, path: string, archiveCount: number, policy: ValidationPolicy | undefined): Promise<readonly LupError[]> {
-  return (await verifyArchive(source, { policy: { ...policy, requireComplete: archiveCount === 1 }, location: { file: path } })).errors;
+/**
+ * One archive read once: its SHA-256 taken from the bytes the check reads (or from a plain read
+ * without a check). With several archives, completeness is judged across all of them by the pipeline.
+ */
+async function readArchive(path: string, archiveCount: number, check: ValidationPolicy | undefined): Promise<{ errors: readonly LupError[]; sha256: string }> {
+  const opened = await fileByteSource(path);
+  try {
+    const source = hashingSource(opened, 'sha256');
+    const errors = check ? (await verifyArchive(source, { policy: { ...check, requireComplete: archiveCount === 1 }, location: { file: path } })).errors : [];
+    return { errors, sha256: await source.digest() };
+  } finally {
+    await opened.close();
+  }
 }
 
 async function planLoose(dir: string, options: PlanOptions): Promise<PublishPlan> {

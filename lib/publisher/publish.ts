@@ -14,7 +14,7 @@ import { encodeDocument } from '../core/documents/release-record';
 import { isTerminal, type UploadState, type UploadStatus } from '../core/documents/upload-status';
 import { FOLLOW_UPS_DONE_EVENT } from '../core/pipeline/status';
 import type { Target } from '../cli/target';
-import type { PlannedFile, PublishPlan } from './plan';
+import type { ArchiveReading, PlannedFile, PublishPlan } from './plan';
 
 /** Progress of a publish, for the progress bar. */
 export interface PublishProgress {
@@ -44,12 +44,21 @@ export interface PublishRequest {
   /** Time source for the upload id and waiting. @default Date */
   readonly now?: () => Date;
   /**
-   * The local check of the plan's archives, running while they upload (`checkPlannedArchives`):
-   * each archive's last bytes and the release request wait for it, and problems stop the publish
-   * with {@link LocalCheckRefused} before anything is stored.
-   * @default - none: the plan was checked before (or the check is skipped)
+   * The reading of the plan's archives, running while they upload (`readPlannedArchives`): their
+   * SHA-256 and, unless skipped, the local check's problems. Each archive's last bytes wait for it:
+   * problems stop the publish with {@link LocalCheckRefused}, and an archive found already published
+   * is stopped and counted as skipped; either way nothing of it is stored.
+   * @default - none: the plan's archives were read (hashed and checked) when it was made
    */
-  readonly localCheck?: Promise<readonly LupError[]>;
+  readonly archiveReading?: Promise<ArchiveReading>;
+}
+
+/** Why an archive's upload was stopped on purpose: the same bytes are already published. */
+class AlreadyPublished extends Error {
+  constructor() {
+    super('The archive is already published.');
+    this.name = 'AlreadyPublished';
+  }
 }
 
 /** The local check found problems while the archives uploaded: nothing was stored or released. */
@@ -116,62 +125,84 @@ export async function publishPlan(request: PublishRequest): Promise<PublishResul
   const published = await alreadyPublished(target, plan, game);
   const listedMs = performance.now() - started;
   // Content already verified under content/ is not sent again: the pipeline counts it by digest.
+  // Archives read while they upload are judged once their digest is known (see `archiveReading`).
+  const reading = request.archiveReading;
   const contentKey = (file: PlannedFile, kind: 'archive' | 'resource' | 'manifest'): string =>
     kind === 'archive' ? keys.archive(game, file.sha256) : kind === 'resource' ? keys.resource(game, file.name) : keys.manifest(game, file.sha256);
-  const candidates: { file: PlannedFile; kind: 'archive' | 'resource' | 'manifest' }[] = [
-    ...plan.archives.map((file) => ({ file, kind: 'archive' as const })),
-    ...plan.resources.map((file) => ({ file, kind: 'resource' as const })),
-    ...(plan.manifest ? [{ file: plan.manifest, kind: 'manifest' as const }] : []),
+  const candidates: { file: PlannedFile; kind: 'archive' | 'resource' | 'manifest'; index: number }[] = [
+    ...plan.archives.map((file, index) => ({ file, kind: 'archive' as const, index })),
+    ...plan.resources.map((file, index) => ({ file, kind: 'resource' as const, index })),
+    ...(plan.manifest ? [{ file: plan.manifest, kind: 'manifest' as const, index: 0 }] : []),
   ];
-  const toSend = candidates.filter((c) => !published.has(contentKey(c.file, c.kind)));
-  const skipped = candidates.filter((c) => published.has(contentKey(c.file, c.kind)));
-  const totalBytes = toSend.reduce((n, c) => n + c.file.sizeBytes, 0);
+  const knownPublished = (c: (typeof candidates)[number]): boolean => !(reading && c.kind === 'archive') && published.has(contentKey(c.file, c.kind));
+  const toSend = candidates.filter((c) => !knownPublished(c));
+  const skipped = candidates.filter(knownPublished);
+  let totalBytes = toSend.reduce((n, c) => n + c.file.sizeBytes, 0);
   let loadedBytes = 0;
   let objectsDone = 0;
   const report = (phase: PublishProgress['phase']): void =>
     request.onProgress?.({ phase, loadedBytes, totalBytes, objectsDone, objectsTotal: toSend.length });
   report('uploading');
   let checkedMs: number | undefined;
-  const checkPassed = request.localCheck?.then((errors) => {
+  const read = reading?.then((r) => {
     checkedMs = performance.now() - started;
-    if (errors.length > 0) throw new LocalCheckRefused(errors);
+    if (r.errors.length > 0) throw new LocalCheckRefused(r.errors);
+    return r.sha256;
   });
   // Awaited below; a refusal must not surface as an unhandled rejection while uploads still run.
-  checkPassed?.catch(() => undefined);
+  read?.catch(() => undefined);
+  /** Each archive's upload completes only once the reading passed and found it not yet published. */
+  const archiveMaySend = (index: number): Promise<void> | undefined => read?.then((digests) => {
+    if (published.has(keys.archive(game, digests[index]))) throw new AlreadyPublished();
+  });
   const limit = pLimit(request.concurrency ?? 32);
   const multipartThresholdBytes = target.local ? LOCAL_MULTIPART_THRESHOLD_BYTES : MULTIPART_THRESHOLD_BYTES;
+  const lateSkips: (typeof candidates)[number][] = [];
   try {
-    await Promise.all(toSend.map(({ file, kind }) => limit(async () => {
+    await Promise.all(toSend.map((candidate) => limit(async () => {
+      const { file, kind } = candidate;
       let counted = 0;
-      const held = kind === 'archive' ? checkPassed : undefined;
-      // A small archive to AWS goes from memory, so the SDK may retry it: it waits for the check first.
-      if (held && !target.local && file.sizeBytes < multipartThresholdBytes) await held;
-      await uploadFile({
-        client: target.client, bucket: target.bucket, key: keys.staged(game, upload, file.name), path: file.path, sizeBytes: file.sizeBytes,
-        multipartThresholdBytes,
-        ...(held && (target.local || file.sizeBytes >= multipartThresholdBytes) ? { holdLastBytesUntil: held } : {}),
-        onProgress: (loaded) => {
-          loadedBytes += loaded - counted;
-          counted = loaded;
-          report('uploading');
-        },
-      });
+      const held = kind === 'archive' ? archiveMaySend(candidate.index) : undefined;
+      held?.catch(() => undefined);
+      try {
+        // A small archive to AWS goes from memory, so the SDK may retry it: it waits for the check first.
+        if (held && !target.local && file.sizeBytes < multipartThresholdBytes) await held;
+        await uploadFile({
+          client: target.client, bucket: target.bucket, key: keys.staged(game, upload, file.name), path: file.path, sizeBytes: file.sizeBytes,
+          multipartThresholdBytes,
+          ...(held && (target.local || file.sizeBytes >= multipartThresholdBytes) ? { holdLastBytesUntil: held } : {}),
+          onProgress: (loaded) => {
+            loadedBytes += loaded - counted;
+            counted = loaded;
+            report('uploading');
+          },
+        });
+      } catch (error) {
+        // Stopped because the same archive is already published: not sent after all.
+        if (!(held && (await held.then(() => false, (e: unknown) => e instanceof AlreadyPublished)))) throw error;
+        lateSkips.push(candidate);
+        loadedBytes -= counted;
+        totalBytes -= file.sizeBytes;
+      }
       objectsDone += 1;
       report('uploading');
     })));
   } catch (error) {
     // An upload stopped by the check's refusal (or its failure) reports the check, not the upload.
-    await checkPassed;
+    await read;
     throw error;
   }
-  await checkPassed;
+  const digests = (await read) ?? plan.archives.map((a) => a.sha256);
+  const archives = plan.archives.map((a, i) => ({ ...a, sha256: digests[i] }));
+  const sent = toSend.filter((c) => !lateSkips.includes(c));
+  skipped.push(...lateSkips);
   const releaseRequest: ReleaseRequest = {
     schemaVersion: RELEASE_REQUEST_SCHEMA_VERSION,
     game,
     upload,
     channel,
     kind: plan.kind,
-    archives: plan.archives.map((a) => ({ name: a.name, sha256: a.sha256, sizeBytes: a.sizeBytes, priority: a.priority })),
+    archives: archives.map((a) => ({ name: a.name, sha256: a.sha256, sizeBytes: a.sizeBytes, priority: a.priority })),
     ...(plan.manifest ? { manifestSha256: plan.manifest.sha256 } : {}),
     ...(request.publicKey ? { publicKey: request.publicKey } : {}),
     requestedAt: now().toISOString(),
@@ -194,7 +225,7 @@ export async function publishPlan(request: PublishRequest): Promise<PublishResul
     sequence: status?.sequence,
     pointerPath,
     pointerUrl: target.cdnBaseUrl ? `${target.cdnBaseUrl}${pointerPath}` : undefined,
-    uploaded: { objects: toSend.length, bytes: totalBytes },
+    uploaded: { objects: sent.length, bytes: totalBytes },
     skipped: { objects: skipped.length, bytes: skipped.reduce((n, c) => n + c.file.sizeBytes, 0) },
     errors: status?.errors ?? [lupError({ code: 'RELEASE_INCOMPLETE', message: 'The pipeline wrote no status for the upload.' }).toJSON()],
     missing: status?.missing,

@@ -76,6 +76,29 @@ describe('lup publish on the local stack', () => {
     expect(status?.state).toBe('live');
   });
 
+  it('skips an archive already published: found by its digest while it uploads, stopped before its last bytes, nothing staged', async () => {
+    const { zip } = await writeContent(stack, 'zip-again', { seed: 8, resourceCount: 12 });
+    expect((await lup(stack, ['publish', zip, '--game', 'again', '--channel', 'stable'])).code).toBe(0);
+    // Every key the pipeline is told about (each stored object's event), recorded on the way in.
+    const events: string[] = [];
+    const router = stack.router as unknown as { notify: (key: string) => void };
+    const notify = router.notify.bind(stack.router);
+    router.notify = (key: string) => { events.push(key); notify(key); };
+    try {
+      for (const check of [[], ['--no-check']]) {
+        const again = await lup(stack, ['publish', zip, '--game', 'again', '--channel', 'beta', '--json', ...check]);
+        const report = JSON.parse(again.out);
+        expect(report).toMatchObject({ state: 'live', uploaded: { objects: 0, bytes: 0 }, skipped: { objects: 1 } });
+      }
+    } finally {
+      router.notify = notify;
+    }
+    expect(events.filter((k) => k.endsWith('release-request.json'))).toHaveLength(2);
+    // Only the two release requests (and the pipeline's own attempts) reached staging: no archive.
+    expect(events.filter((k) => k.endsWith('.zip'))).toEqual([]);
+    expect((await pointerOf(stack, 'again', 'beta'))!.sequence).toBe(2);
+  });
+
   it('applies the studio configuration of --config in the local check, before anything is stored', async () => {
     const configFile = join(stack.dir, 'studio.json');
     await writeFile(configFile, JSON.stringify({ games: [{ id: 'space', projectTitle: 'Space Game' }] }));
