@@ -24,6 +24,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { lupError, type LupError } from '../core/errors';
+import { checkOneCondition } from '../core/store-conditions';
 import type {
   ByteSource,
   CopyOptions,
@@ -209,7 +210,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array | string, options: PutOptions = {}): Promise<{ etag: string }> {
-    this.checkConditions('PutObject', key, options);
+    checkOneCondition('PutObject', key, options);
     try {
       const out = await this.client.send(
         new PutObjectCommand({
@@ -229,7 +230,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async copy(fromKey: string, toKey: string, options: CopyOptions = {}): Promise<{ etag: string }> {
-    this.checkConditions('CopyObject', toKey, options);
+    checkOneCondition('CopyObject', toKey, options);
     // S3 copies the source's metadata unless told to REPLACE it, and REPLACE replaces all of it:
     // a copy given only a content type loses the source's Cache-Control.
     const replaceMetadata = options.contentType !== undefined || options.cacheControl !== undefined;
@@ -340,18 +341,6 @@ export class S3ObjectStore implements ObjectStore {
       for await (const chunk of body) yield chunk;
     } catch (error) {
       throw this.unavailable(operation, key, error);
-    }
-  }
-
-  private checkConditions(operation: string, key: string, options: PutOptions): void {
-    if (options.ifMatch !== undefined && options.ifNoneMatch !== undefined) {
-      throw lupError({
-        code: 'INTERNAL',
-        location: { key },
-        expected: 'at most one of ifMatch / ifNoneMatch',
-        actual: `ifMatch ${options.ifMatch}, ifNoneMatch ${options.ifNoneMatch}`,
-        message: `${operation} of ${key} was given both ifMatch and ifNoneMatch; S3 refuses that combination.`,
-      });
     }
   }
 

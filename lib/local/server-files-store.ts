@@ -29,6 +29,7 @@ import { dirname, join, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { isLupError, lupError, type LupError } from '../core/errors';
 import { sameEtag } from '../core/etag';
+import { checkOneCondition } from '../core/store-conditions';
 import type { ByteSource, CopyOptions, ObjectInfo, ObjectStore, PutOptions, StoredObject } from '../core/ports';
 import { lockKeyOf, type KeyLocks } from './key-locks';
 import { unsafeKeyReason } from './key-safety';
@@ -413,15 +414,6 @@ function checkKey(key: string): void {
     throw lupError({
       code: 'STORE_UNAVAILABLE', location: { key }, expected: 'a key without empty, "." or ".." segments, NUL or "\\"', actual: reason,
       message: `Refused key ${JSON.stringify(key)}: ${reason}.`,
-    });
-  }
-}
-
-function checkOneCondition(operation: string, key: string, options: PutOptions): void {
-  if (options.ifMatch !== undefined && options.ifNoneMatch !== undefined) {
-    throw lupError({
-      code: 'INTERNAL', location: { key }, expected: 'at most one of ifMatch / ifNoneMatch', actual: `ifMatch ${options.ifMatch}, ifNoneMatch ${options.ifNoneMatch}`,
-      message: `${operation} of ${key} was given both ifMatch and ifNoneMatch; S3 refuses that combination.`,
     });
   }
 }

@@ -5,6 +5,7 @@ import { createS3Client } from '../../lib/adapters/s3-client';
 import { S3ObjectStore } from '../../lib/adapters/s3-store';
 
 import { startLocalS3, type LocalS3 } from '../local/local-s3';
+import { collect } from '../helpers/streams';
 
 let local: LocalS3;
 beforeAll(async () => {
@@ -13,12 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await local.close();
 });
-
-async function collect(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
 
 describe(S3ObjectStore, () => {
   test('reads of a missing object are undefined, not errors', async () => {

@@ -7,6 +7,7 @@ import { mkdir, readdir, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from './local-s3';
+import { collect } from '../helpers/streams';
 
 let local: LocalS3;
 beforeAll(async () => {
@@ -15,12 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await local.close();
 });
-
-async function collect(stream: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
 
 const text = (body: Uint8Array | undefined) => Buffer.from(body ?? []).toString('utf8');
 
